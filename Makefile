@@ -1,0 +1,37 @@
+# tiaochu: make run | make test | make bench | make clean (see README.md).
+# HOST, PORT and DATABASE_URL come from the environment or the command line.
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEBUG ?= 1
+PYTEST_ARGS ?=
+
+VENV = .venv
+PY = $(VENV)/bin/python
+# Rebuilt only when pyproject.toml changes (or the venv is removed).
+INSTALLED = $(VENV)/.installed
+
+.PHONY: run test bench clean install
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || { command -v python3.11 >/dev/null && python3.11 -m venv $(VENV); } || python3 -m venv $(VENV)
+	$(PY) -m pip install -e '.[test]'
+	touch $(INSTALLED)
+
+run: $(INSTALLED)
+	$(PY) manage.py migrate
+	$(PY) manage.py seed_demo --if-empty
+	DEBUG=$(DEBUG) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# tests/bench is run by `make bench`, not collected here.
+test: $(INSTALLED)
+	$(PY) -m pytest --ignore=tests/bench $(PYTEST_ARGS)
+
+bench: $(INSTALLED)
+	$(PY) -m tests.bench
+
+# Test databases only: the demo database and var/secret_key stay.
+clean:
+	rm -f "$${TIAOCHU_VAR_DIR:-var}"/test*.sqlite3 "$${TIAOCHU_VAR_DIR:-var}"/test*.sqlite3-*

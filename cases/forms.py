@@ -1,0 +1,72 @@
+"""Input of a new case (登记): the facts and its parties. Validation only; the case is
+created by workflow.services.report_case()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Case, OrgUnit, Party
+
+
+class IntakeForm(forms.ModelForm):
+    village = forms.ModelChoiceField(
+        label=_("village"),
+        queryset=OrgUnit.objects.filter(level=OrgUnit.Level.VILLAGE),
+        required=False,
+        error_messages={"invalid_choice": _("Choose a village or community.")},
+    )
+    responsible_unit = forms.ModelChoiceField(
+        label=_("responsible unit"),
+        queryset=OrgUnit.objects.exclude(level=OrgUnit.Level.DEPARTMENT),
+        required=False,
+        help_text=_("Empty: the township of the village."),
+    )
+    accused_unit = forms.ModelChoiceField(label=_("accused unit"), queryset=OrgUnit.objects.all(), required=False)
+
+    class Meta:
+        model = Case
+        fields = [
+            "kind",
+            "petition_type",
+            "title",
+            "summary",
+            "category",
+            "source",
+            "village",
+            "responsible_unit",
+            "accused_unit",
+            "risk",
+            "people_involved",
+            "amount",
+            "is_group",
+            "is_legacy",
+            "is_repeat",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        village, responsible = data.get("village"), data.get("responsible_unit")
+        if responsible is None:
+            if village is None:
+                self.add_error("village", _("Give the village, or the responsible unit when there is none."))
+            elif village.parent_id is None:
+                self.add_error("responsible_unit", _("This village has no township above it; name the responsible unit."))
+            else:
+                data["responsible_unit"] = village.parent
+        if data.get("kind") == Case.Kind.PETITION and not data.get("petition_type"):
+            self.add_error("petition_type", _("A petition needs its type."))
+        if data.get("accused_unit") and data.get("petition_type") != Case.PetitionType.ACCUSATION:
+            self.add_error("accused_unit", _("Only an accusation names an accused unit."))
+        return data
+
+
+class PartyForm(forms.ModelForm):
+    class Meta:
+        model = Party
+        fields = ["name", "role", "id_number", "phone", "address"]
+
+    def clean_id_number(self) -> str:
+        return self.cleaned_data["id_number"].upper()

@@ -1,0 +1,424 @@
+"""What a case is: organisation units, memberships, cases, parties and the audit trail.
+
+The stage of a case is written only by the transition service in `workflow`; the guard
+at the bottom of this module makes any other write fail loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from .validators import mask_id_number, mask_phone, validate_id_number, validate_phone
+
+
+class OrgUnit(models.Model):
+    """A node of the administrative tree: county → township → village, with departments
+    hanging under the level they serve. `path` holds the ids from the root ("/1/4/17/"),
+    so subtrees and ancestors are found without recursive queries."""
+
+    class Level(models.TextChoices):
+        COUNTY = "county", _("County")
+        TOWNSHIP = "township", _("Township")
+        VILLAGE = "village", _("Village")
+        DEPARTMENT = "department", _("Department")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent unit")
+    )
+    path = models.CharField(max_length=255, editable=False, db_index=True)
+    # The holder of this unit's per-case grants (lead department) in guardian's
+    # direct-foreign-key table. Who belongs to the unit is decided by Membership alone.
+    group = models.OneToOneField(Group, models.PROTECT, null=True, blank=True, editable=False, related_name="unit")
+    rule_profile = models.CharField(
+        _("deadline profile"), max_length=32, blank=True, help_text=_("Empty: inherit from the unit above.")
+    )
+
+    class Meta:
+        verbose_name = _("organisation unit")
+        verbose_name_plural = _("organisation units")
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.group_id is None:
+            self.group = Group.objects.create(name=f"unit:{self.code}")
+        old_path = self.path
+        super().save(*args, **kwargs)
+        new_path = f"{self.parent.path if self.parent else '/'}{self.pk}/"
+        if new_path != old_path:
+            if self.parent and new_path.startswith(self.parent.path) and f"/{self.pk}/" in self.parent.path:
+                raise ImproperlyConfigured("An organisation unit cannot be placed under itself.")
+            OrgUnit.objects.filter(pk=self.pk).update(path=new_path)
+            if old_path:
+                # Re-root the subtree that moved with this unit.
+                for child in OrgUnit.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
+                    OrgUnit.objects.filter(pk=child.pk).update(path=new_path + child.path[len(old_path):])
+            self.path = new_path
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to this unit, itself included."""
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    def is_within(self, other: OrgUnit) -> bool:
+        return self.path.startswith(other.path)
+
+    def effective_rule_profile(self) -> str:
+        unit: OrgUnit | None = self
+        while unit is not None:
+            if unit.rule_profile:
+                return unit.rule_profile
+            unit = unit.parent
+        return settings.DEFAULT_RULE_PROFILE
+
+
+class Role(models.TextChoices):
+    REPORTER = "reporter", _("Village worker")
+    MEDIATOR = "mediator", _("Mediator")
+    OFFICER = "officer", _("Case officer")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    LIAISON = "liaison", _("Department liaison")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    unit = models.ForeignKey(OrgUnit, models.CASCADE, related_name="memberships", verbose_name=_("unit"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.unit} · {self.get_role_display()}"
+
+
+class Category(models.TextChoices):
+    """Statistical categories of the Ministry of Justice, as platforms use them.
+    历史遗留 is a flag on the case, not a category."""
+
+    MARRIAGE_FAMILY = "marriage_family", _("Marriage and family")
+    NEIGHBOURS = "neighbours", _("Neighbours")
+    HOUSING_PLOT = "housing_plot", _("Housing and homestead")
+    CONTRACT = "contract", _("Contract")
+    BUSINESS = "business", _("Production and business")
+    DAMAGES = "damages", _("Damages")
+    LAND_FOREST = "land_forest", _("Land and forest (land transfer)")
+    WATER_CONTRACTING = "water_contracting", _("Water surface and contracting")
+    LAND_ACQUISITION = "land_acquisition", _("Land acquisition and demolition")
+    LABOUR = "labour", _("Labour (wages, work injury)")
+    CONSUMER = "consumer", _("Consumer")
+    MEDICAL = "medical", _("Medical (doctor–patient)")
+    ROAD_TRAFFIC = "road_traffic", _("Road traffic")
+    WORK_SAFETY = "work_safety", _("Work safety accident")
+    PROPERTY_MGMT = "property_mgmt", _("Property management")
+    POLLUTION = "pollution", _("Environmental pollution")
+    VILLAGE_AFFAIRS = "village_affairs", _("Village affairs")
+    OTHER = "other", _("Other")
+
+
+class Source(models.TextChoices):
+    SCREENING = "screening", _("Found in screening")
+    VISIT = "visit", _("Visit in person")
+    LETTER = "letter", _("Letter")
+    PHONE = "phone", _("Telephone")
+    ONLINE = "online", _("Online")
+    HOTLINE_12345 = "12345", _("12345 hotline")
+    POLICE_110 = "110", _("110 police link")
+    POLICE_TRANSFER = "police", _("Transferred by police")
+    COURT = "court", _("Entrusted by court")
+    DEPARTMENT = "department", _("Pushed by a department")
+    HIGHER_LEVEL = "higher", _("Assigned by a higher level")
+
+
+class CaseQuerySet(models.QuerySet):
+    def open(self) -> CaseQuerySet:
+        return self.exclude(stage=Case.Stage.CLOSED)
+
+    def visible_to(self, user: Any) -> CaseQuerySet:
+        """The one selection of what `user` may see; every list, detail and export uses
+        it. Defined in workflow.permissions, where the role rules live."""
+        from workflow.permissions import visible_cases
+
+        return visible_cases(self, user)
+
+    def update(self, **kwargs: Any) -> int:
+        if "stage" in kwargs and not _stage_writes.get():
+            raise StageWriteError
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        if "stage" in fields and not _stage_writes.get():
+            raise StageWriteError
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
+class Case(models.Model):
+    class Kind(models.TextChoices):
+        DISPUTE = "dispute", _("Dispute")
+        PETITION = "petition", _("Petition")
+
+    class PetitionType(models.TextChoices):
+        # 信访工作条例 第三十一条 sorts petitions into these three.
+        SUGGESTION = "suggestion", _("Suggestion or opinion")
+        ACCUSATION = "accusation", _("Report or accusation")
+        CLAIM = "claim", _("Complaint or claim")
+
+    class Stage(models.TextChoices):
+        REPORTED = "reported", _("Reported")
+        INVESTIGATING = "investigating", _("Investigating")
+        MEDIATING = "mediating", _("Mediating")
+        RESOLVED = "resolved", _("Resolved")
+        ESCALATED = "escalated", _("Escalated")
+        CLOSED = "closed", _("Closed")
+
+    class Risk(models.TextChoices):
+        GENERAL = "general", _("General")
+        SIGNIFICANT = "significant", _("Significant")
+        MAJOR = "major", _("Major")
+
+    class Closure(models.TextChoices):
+        VISITED = "visited", _("Resolved and visited")
+        REFERRED = "referred", _("Referred")
+        REJECTED = "rejected", _("Not accepted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    petition_type = models.CharField(_("petition type"), max_length=16, choices=PetitionType.choices, blank=True)
+    number = models.CharField(_("case number"), max_length=48, unique=True, editable=False)
+    registered_unit = models.ForeignKey(
+        OrgUnit, models.PROTECT, related_name="registered_cases", verbose_name=_("registered by unit")
+    )
+    year = models.PositiveSmallIntegerField(editable=False)
+    serial = models.PositiveIntegerField(editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.TextField(_("summary"))
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    village = models.ForeignKey(
+        OrgUnit, models.PROTECT, null=True, blank=True, related_name="village_cases", verbose_name=_("village")
+    )
+    responsible_unit = models.ForeignKey(
+        OrgUnit, models.PROTECT, related_name="responsible_cases", verbose_name=_("responsible unit")
+    )
+    lead_department = models.ForeignKey(
+        OrgUnit, models.PROTECT, null=True, blank=True, related_name="led_cases", verbose_name=_("lead department")
+    )
+    co_departments = models.ManyToManyField(
+        OrgUnit, blank=True, related_name="co_handled_cases", verbose_name=_("co-handling departments")
+    )
+    # 信访工作条例 第三十条: an accusation is never handed to the unit it accuses.
+    accused_unit = models.ForeignKey(
+        OrgUnit, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("accused unit")
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("assignee"),
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reported by")
+    )
+    risk = models.CharField(_("risk level"), max_length=16, choices=Risk.choices, default=Risk.GENERAL)
+    people_involved = models.PositiveIntegerField(_("people involved"), default=1)
+    amount = models.DecimalField(_("amount involved (yuan)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    is_group = models.BooleanField(_("group dispute"), default=False)
+    is_legacy = models.BooleanField(_("historical legacy"), default=False)
+    is_repeat = models.BooleanField(_("repeat petition"), default=False)
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, default=Stage.REPORTED, editable=False)
+    closure = models.CharField(_("closed as"), max_length=16, choices=Closure.choices, blank=True, editable=False)
+    outcome = models.JSONField(_("outcome"), default=dict, blank=True, editable=False)
+    satisfaction = models.CharField(_("satisfaction"), max_length=16, blank=True, editable=False)
+    reported_at = models.DateTimeField(_("reported at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-reported_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["registered_unit", "year", "serial"], name="case_number_per_unit_year")
+        ]
+        # Per-stage and sensitive-action permissions, held by role (workflow.permissions)
+        # or granted per case through the guardian tables below.
+        permissions = [
+            ("accept_case", _("Can accept a case")),
+            ("reject_case", _("Can reject a case")),
+            ("start_mediation_case", _("Can start mediation")),
+            ("resolve_case", _("Can resolve a case")),
+            ("escalate_case", _("Can escalate a case")),
+            ("take_over_case", _("Can take over an escalated case")),
+            ("send_back_case", _("Can send an escalated case back")),
+            ("refer_case", _("Can refer a case")),
+            ("follow_up_case", _("Can record a follow-up visit")),
+            ("reopen_case", _("Can reopen a case")),
+            ("withdraw_case", _("Can withdraw a case")),
+            ("assign_case", _("Can assign a case")),
+            ("note_case", _("Can add notes")),
+            ("record_session_case", _("Can record mediation sessions")),
+            ("request_extension", _("Can request a deadline extension")),
+            ("approve_extension", _("Can approve a deadline extension")),
+            ("pause_deadline", _("Can pause and resume a deadline")),
+            ("view_party_pii", _("Can see parties' ID numbers and phones")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Case:
+        instance = super().from_db(db, field_names, values)
+        instance._saved_stage = instance.__dict__.get("stage")
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        saved_stage = getattr(self, "_saved_stage", self.Stage.REPORTED)
+        if self.stage != saved_stage and not _stage_writes.get():
+            raise StageWriteError
+        super().save(*args, **kwargs)
+        self._saved_stage = self.stage
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage != self.Stage.CLOSED
+
+
+class Party(models.Model):
+    class PartyRole(models.TextChoices):
+        APPLICANT = "applicant", _("Applicant")
+        RESPONDENT = "respondent", _("Respondent")
+        PETITIONER = "petitioner", _("Petitioner")
+
+    case = models.ForeignKey(Case, models.CASCADE, related_name="parties")
+    name = models.CharField(_("name"), max_length=64)
+    role = models.CharField(_("party role"), max_length=16, choices=PartyRole.choices)
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True, validators=[validate_id_number])
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
+    address = models.CharField(_("address"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+        indexes = [models.Index(fields=["id_number"], name="party_id_number")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError
+
+    def delete(self) -> Any:
+        raise AppendOnlyError
+
+
+class CaseEvent(models.Model):
+    """The audit trail: one row per change, written in the same transaction as the
+    change, never updated or deleted. actor is None when the system acted."""
+
+    case = models.ForeignKey(Case, models.PROTECT, related_name="events")
+    kind = models.CharField(_("event"), max_length=32)
+    from_stage = models.CharField(_("from stage"), max_length=16, blank=True)
+    to_stage = models.CharField(_("to stage"), max_length=16, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("actor")
+    )
+    at = models.DateTimeField(_("at"))
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["case", "at"], name="caseevent_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise AppendOnlyError
+
+
+class CaseSerial(models.Model):
+    """The last serial handed out per registering unit and year; locked while a case
+    number is drawn so concurrent intakes never share one."""
+
+    unit = models.ForeignKey(OrgUnit, models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["unit", "year"], name="caseserial_unit_year")]
+
+
+# Per-case grants (assignee, lead department) in guardian's direct-foreign-key tables:
+# a real foreign key to Case, so a deleted case takes its grants with it.
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Case, models.CASCADE)
+
+
+class CaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Case, models.CASCADE)
+
+
+class StageWriteError(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__("A case's stage changes only through workflow.services.transition().")
+
+
+class AppendOnlyError(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__("Case events are append-only.")
+
+
+_stage_writes: contextvars.ContextVar[bool] = contextvars.ContextVar("stage_writes", default=False)
+
+
+@contextlib.contextmanager
+def stage_writes_allowed() -> Iterator[None]:
+    """Opened by the transition service alone, around the save that moves a case."""
+    token = _stage_writes.set(True)
+    try:
+        yield
+    finally:
+        _stage_writes.reset(token)

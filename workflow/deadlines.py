@@ -1,0 +1,147 @@
+"""Opening, closing and recomputing the clocks on a case (design §5).
+
+Which clocks run in which stage is the plan below; how long each runs is a DeadlineRule
+(data, per jurisdiction profile). Called by the transition service only, inside its
+transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cases.models import Case
+
+from .calendar import get_calendar
+from .models import Deadline, DeadlineKind, DeadlineRule, RuleProfile
+from .refdata import cached
+
+S = Case.Stage
+K = Case.Kind
+
+
+@dataclass(frozen=True)
+class Clock:
+    case_kinds: frozenset[str]
+    opens_on: frozenset[str]
+    # The clock stops (met_at) when the case moves to a stage outside this set.
+    runs_while: frozenset[str]
+    major_only: bool = False
+
+
+def _clock(kinds: set[str], opens_on: set[str], runs_while: set[str], major_only: bool = False) -> Clock:
+    return Clock(frozenset(kinds), frozenset(opens_on), frozenset(runs_while), major_only)
+
+
+BOTH = {K.DISPUTE, K.PETITION}
+PLAN: dict[str, Clock] = {
+    DeadlineKind.ACCEPTANCE: _clock({K.DISPUTE}, {S.REPORTED}, {S.REPORTED}),
+    # 信访工作条例 第二十二、二十三条: registered and routed, and the petitioner told, within 15 日.
+    DeadlineKind.REGISTRATION: _clock({K.PETITION}, {S.REPORTED}, {S.REPORTED}),
+    DeadlineKind.ACCEPTANCE_NOTICE: _clock({K.PETITION}, {S.REPORTED}, {S.REPORTED}),
+    DeadlineKind.INVESTIGATION: _clock({K.DISPUTE}, {S.INVESTIGATING}, {S.INVESTIGATING}),
+    DeadlineKind.MEDIATION: _clock(BOTH, {S.MEDIATING}, {S.MEDIATING}),
+    # 第三十四条: 60 日 from acceptance to completion, whoever holds the case meanwhile.
+    DeadlineKind.HANDLING: _clock({K.PETITION}, {S.INVESTIGATING}, {S.INVESTIGATING, S.MEDIATING, S.ESCALATED}),
+    DeadlineKind.TAKE_OVER: _clock(BOTH, {S.ESCALATED}, {S.ESCALATED}),
+    DeadlineKind.FOLLOW_UP: _clock(BOTH, {S.RESOLVED}, {S.RESOLVED}),
+    DeadlineKind.MAJOR_REPORT: _clock(BOTH, {S.REPORTED}, {S.REPORTED, S.INVESTIGATING, S.MEDIATING}, True),
+}
+
+
+class NoProfile(LookupError):
+    pass
+
+
+_profiles = cached(lambda: {p.code: p for p in RuleProfile.objects.all()})
+
+
+def profile_chain(code: str) -> list[int]:
+    """Ids of the profile and the ones it falls back to, nearest first."""
+    profiles = _profiles.get()
+    by_id = {p.pk: p for p in profiles.values()}
+    profile = profiles.get(code) or profiles.get("national")
+    if profile is None:
+        raise NoProfile(code)
+    chain: list[int] = []
+    while profile is not None and profile.pk not in chain:
+        chain.append(profile.pk)
+        profile = by_id.get(profile.parent_id) if profile.parent_id else None
+    return chain
+
+
+def pick_rule(rules: list[DeadlineRule], chain: list[int], kind: str, case: Case) -> DeadlineRule | None:
+    """The rule for one clock: nearest profile first, then the most specific match."""
+    matching = [
+        r
+        for r in rules
+        if r.kind == kind
+        and r.case_kind in ("", case.kind)
+        and r.category in ("", case.category)
+        and r.risk in ("", case.risk)
+        and r.profile_id in chain
+    ]
+    if not matching:
+        return None
+    return min(matching, key=lambda r: (chain.index(r.profile_id), -r.specificity))
+
+
+def schedule(deadline: Deadline, rule: DeadlineRule) -> None:
+    """Set due, warning and escalation times from the start and the units the term
+    now has: its duration, plus an approved extension, plus time excluded by pauses."""
+    calendar = get_calendar()
+    total = deadline.duration + deadline.extended_by + deadline.excluded
+    due = calendar.add(deadline.started_at, total, deadline.unit, holiday_shift=rule.holiday_shift)
+    warn = calendar.add(
+        deadline.started_at, max(total - rule.warning_lead, 0), deadline.unit, holiday_shift=rule.holiday_shift
+    )
+    escalate = calendar.add(
+        deadline.started_at, total + rule.escalation_grace, deadline.unit, holiday_shift=rule.holiday_shift
+    )
+    deadline.due_at, deadline.warn_at, deadline.escalate_at = due.at, min(warn.at, due.at), escalate.at
+    deadline.provisional = due.provisional or escalate.provisional
+
+
+def move(case: Case, from_stage: str, to_stage: str, at: datetime) -> tuple[list[str], list[Deadline]]:
+    """Stop the clocks that do not run in `to_stage` and start the ones it opens.
+    Returns the kinds stopped and the deadlines opened."""
+    stopping = [
+        kind
+        for kind, clock in PLAN.items()
+        if case.kind in clock.case_kinds and from_stage in clock.runs_while and to_stage not in clock.runs_while
+    ]
+    if stopping:
+        Deadline.objects.filter(case=case, met_at__isnull=True, kind__in=stopping).update(met_at=at)
+    opening = [
+        kind
+        for kind, clock in PLAN.items()
+        if to_stage in clock.opens_on
+        and case.kind in clock.case_kinds
+        and from_stage not in clock.runs_while
+        and (not clock.major_only or case.risk == Case.Risk.MAJOR)
+    ]
+    if not opening:
+        return stopping, []
+    return stopping, open_clocks(case, opening, at)
+
+
+def open_clocks(case: Case, kinds: list[str], at: datetime) -> list[Deadline]:
+    chain = profile_chain(case.responsible_unit.effective_rule_profile())
+    rules = list(DeadlineRule.objects.filter(kind__in=kinds, profile_id__in=chain))
+    opened = []
+    for kind in kinds:
+        rule = pick_rule(rules, chain, kind, case)
+        if rule is None:
+            continue
+        deadline = Deadline(
+            case=case,
+            kind=kind,
+            rule=rule,
+            duration=rule.duration,
+            unit=rule.unit,
+            legal_basis=rule.legal_basis,
+            started_at=at,
+        )
+        schedule(deadline, rule)
+        opened.append(deadline)
+    return Deadline.objects.bulk_create(opened)

@@ -1,0 +1,373 @@
+"""The case state machine (design §4), declared once with viewflow.fsm.
+
+CaseFlow wraps a Case for one operation by one actor. Each transition names the
+permission it needs and the form of the data it requires; its body changes the case and
+records what else must happen. It runs only inside workflow.services.transition(), which
+locks the row, checks stage, permission and data, saves, writes the audit event and moves
+the clocks. Operations that keep the stage (assign, note, extension …) are transitions
+without a target, so the machine lists everything a user may do at a stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from cases.models import Case, CaseEvent, CaseGroupObjectPermission, CaseUserObjectPermission, OrgUnit, Role
+
+from . import forms
+from .calendar import get_calendar
+from .deadlines import schedule
+from .errors import ConditionUnmet, NotPermitted
+from .fsm import State
+from .models import Extension
+from .permissions import ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS, grants_for
+
+S = Case.Stage
+OPEN = [S.REPORTED, S.INVESTIGATING, S.MEDIATING, S.RESOLVED, S.ESCALATED]
+ACTIVE = [S.INVESTIGATING, S.MEDIATING]
+
+
+def needs(permission: str) -> Callable[[CaseFlow, Any], bool]:
+    def check(flow: CaseFlow, user: Any) -> bool:
+        return permission in flow.grants(user)
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return check
+
+
+def has_unit_above(flow: CaseFlow) -> State.CONDITION:
+    return State.CONDITION(
+        flow.case.responsible_unit.parent_id is not None, _("The responsible unit has no unit above it.")
+    )
+
+
+class Notice:
+    """A notification the transition asks for; written by the service after the save."""
+
+    def __init__(self, users: Any, level: str, text: str) -> None:
+        self.users, self.level, self.text = users, level, text
+
+
+class CaseFlow:
+    stage = State(Case.Stage, default=S.REPORTED)
+
+    def __init__(self, case: Case, *, actor: Any = None, at: datetime | None = None) -> None:
+        self.case = case
+        self.actor = actor
+        self.at = at
+        self._grants: dict[Any, frozenset[str]] = {}
+        self.event_data: dict[str, Any] = {}
+        self.notices: list[Notice] = []
+
+    @stage.getter()
+    def _get_stage(self) -> str:
+        return self.case.stage
+
+    @stage.setter()
+    def _set_stage(self, value: str) -> None:
+        self.case.stage = value
+
+    def grants(self, user: Any) -> frozenset[str]:
+        key = None if user is None else user.pk
+        if key not in self._grants:
+            self._grants[key] = grants_for(user, self.case)
+        return self._grants[key]
+
+    # Stage transitions, in the order of design §4.
+
+    @stage.transition(
+        source=S.REPORTED,
+        target=S.INVESTIGATING,
+        label=_lazy("Accept"),
+        permission=needs("accept_case"),
+        custom={"form": forms.AcceptForm},
+    )
+    def accept(self, data: dict[str, Any]) -> None:
+        self.case.accepted_at = self.at
+        self._route(data["lead_department"])
+        self._assign(data["assignee"])
+
+    @stage.transition(
+        source=S.REPORTED,
+        target=S.CLOSED,
+        label=_lazy("Reject"),
+        permission=needs("reject_case"),
+        custom={"form": forms.ReasonForm},
+    )
+    def reject(self, data: dict[str, Any]) -> None:
+        self._close(Case.Closure.REJECTED)
+
+    @stage.transition(
+        source=S.INVESTIGATING,
+        target=S.MEDIATING,
+        label=_lazy("Start mediation"),
+        permission=needs("start_mediation_case"),
+        custom={"form": forms.FindingsForm},
+    )
+    def start_mediation(self, data: dict[str, Any]) -> None:
+        pass
+
+    @stage.transition(
+        source=ACTIVE,
+        target=S.RESOLVED,
+        label=_lazy("Resolve"),
+        permission=needs("resolve_case"),
+        custom={"form": forms.ResolveForm},
+    )
+    def resolve(self, data: dict[str, Any]) -> None:
+        self.case.outcome = {"kind": data["outcome"], "summary": data["summary"]}
+        self.case.resolved_at = self.at
+
+    @stage.transition(
+        source=[S.REPORTED, S.INVESTIGATING, S.MEDIATING],
+        target=S.ESCALATED,
+        label=_lazy("Escalate"),
+        permission=needs("escalate_case"),
+        conditions=[has_unit_above],
+        custom={"form": forms.ReasonForm},
+    )
+    def escalate(self, data: dict[str, Any]) -> None:
+        below = self.case.responsible_unit
+        above = OrgUnit.objects.get(pk=below.parent_id)
+        self.case.responsible_unit = above
+        self.event_data.update(from_unit=below.pk, to_unit=above.pk)
+        self.notices.append(
+            Notice(
+                members(above, Role.OFFICER, Role.SUPERVISOR),
+                "escalated",
+                _("%(unit)s escalated case %(number)s “%(title)s” to your unit: %(reason)s")
+                % {"unit": below.name, "number": self.case.number, "title": self.case.title, "reason": data["reason"]},
+            )
+        )
+
+    @stage.transition(
+        source=S.ESCALATED,
+        target=S.INVESTIGATING,
+        label=_lazy("Take over"),
+        permission=needs("take_over_case"),
+        custom={"form": forms.AssignForm},
+    )
+    def take_over(self, data: dict[str, Any]) -> None:
+        self._assign(data["assignee"])
+
+    @stage.transition(
+        source=S.ESCALATED,
+        target=S.INVESTIGATING,
+        label=_lazy("Send back"),
+        permission=needs("send_back_case"),
+        custom={"form": forms.InstructionsForm},
+    )
+    def send_back(self, data: dict[str, Any]) -> None:
+        escalation = (
+            CaseEvent.objects.filter(case=self.case, kind="escalate", to_stage=S.ESCALATED).order_by("-at", "-pk").first()
+        )
+        if escalation is None or "from_unit" not in escalation.data:
+            raise ConditionUnmet(_("There is no unit below to send this case back to."))
+        below = OrgUnit.objects.get(pk=escalation.data["from_unit"])
+        self.event_data.update(from_unit=self.case.responsible_unit_id, to_unit=below.pk)
+        self.case.responsible_unit = below
+        recipients = members(below, Role.OFFICER)
+        if self.case.assignee_id:
+            recipients = recipients | get_user_model().objects.filter(pk=self.case.assignee_id)
+        self.notices.append(
+            Notice(
+                recipients.distinct(),
+                "assignment",
+                _("Case %(number)s “%(title)s” was sent back to your unit with instructions: %(instructions)s")
+                % {"number": self.case.number, "title": self.case.title, "instructions": data["instructions"]},
+            )
+        )
+
+    @stage.transition(
+        source=[S.INVESTIGATING, S.MEDIATING, S.ESCALATED],
+        target=S.CLOSED,
+        label=_lazy("Refer"),
+        permission=needs("refer_case"),
+        custom={"form": forms.ReferForm},
+    )
+    def refer(self, data: dict[str, Any]) -> None:
+        self._close(Case.Closure.REFERRED)
+
+    @stage.transition(
+        source=S.RESOLVED,
+        target=S.CLOSED,
+        label=_lazy("Follow up"),
+        permission=needs("follow_up_case"),
+        custom={"form": forms.FollowUpForm},
+    )
+    def follow_up(self, data: dict[str, Any]) -> None:
+        self.case.satisfaction = data["satisfaction"]
+        self._close(Case.Closure.VISITED)
+
+    @stage.transition(
+        source=S.RESOLVED,
+        target=S.INVESTIGATING,
+        label=_lazy("Reopen"),
+        permission=needs("reopen_case"),
+        custom={"form": forms.ReasonForm},
+    )
+    def reopen(self, data: dict[str, Any]) -> None:
+        self.event_data["previous_outcome"] = self.case.outcome
+        self.case.outcome, self.case.resolved_at = {}, None
+
+    @stage.transition(
+        source=OPEN,
+        target=S.CLOSED,
+        label=_lazy("Withdraw"),
+        permission=needs("withdraw_case"),
+        custom={"form": forms.ReasonForm},
+    )
+    def withdraw(self, data: dict[str, Any]) -> None:
+        self._close(Case.Closure.WITHDRAWN)
+
+    # Operations that keep the stage.
+
+    @stage.transition(
+        source=[S.INVESTIGATING, S.MEDIATING, S.RESOLVED],
+        label=_lazy("Assign"),
+        permission=needs("assign_case"),
+        custom={"form": forms.AssignForm},
+    )
+    def assign(self, data: dict[str, Any]) -> None:
+        self._assign(data["assignee"])
+
+    @stage.transition(
+        source=State.ANY, label=_lazy("Add note"), permission=needs("note_case"), custom={"form": forms.NoteForm}
+    )
+    def note(self, data: dict[str, Any]) -> None:
+        pass
+
+    @stage.transition(
+        source=ACTIVE,
+        label=_lazy("Record mediation session"),
+        permission=needs("record_session_case"),
+        custom={"form": forms.SessionForm},
+    )
+    def record_session(self, data: dict[str, Any]) -> None:
+        pass
+
+    @stage.transition(
+        source=OPEN,
+        label=_lazy("Request extension"),
+        permission=needs("request_extension"),
+        custom={"form": forms.ExtensionRequestForm},
+    )
+    def request_extension(self, data: dict[str, Any]) -> None:
+        if self.actor is None:
+            raise NotPermitted(_("Request extension"), _("An extension is requested by a person, not the system."))
+        Extension.objects.create(
+            deadline=data["deadline"],
+            amount=data["amount"],
+            reason=data["reason"],
+            requested_by=self.actor,
+            requested_at=self.at,
+        )
+
+    @stage.transition(
+        source=OPEN,
+        label=_lazy("Decide extension"),
+        permission=needs("approve_extension"),
+        custom={"form": forms.ExtensionDecisionForm},
+    )
+    def decide_extension(self, data: dict[str, Any]) -> None:
+        deadline = data["deadline"]
+        extension = deadline.extension
+        if self.actor is None or extension.requested_by_id == self.actor.pk:
+            raise NotPermitted(
+                _("Decide extension"), _("An extension is decided by someone other than the person who requested it.")
+            )
+        extension.decided_by, extension.decided_at, extension.approved = self.actor, self.at, data["approve"]
+        extension.save()
+        if data["approve"]:
+            deadline.extended_by = extension.amount
+            schedule(deadline, deadline.rule)
+            deadline.save()
+            self.event_data["due_at"] = deadline.due_at.isoformat()
+
+    @stage.transition(
+        source=OPEN,
+        label=_lazy("Pause deadline"),
+        permission=needs("pause_deadline"),
+        custom={"form": forms.PauseForm},
+    )
+    def pause_deadline(self, data: dict[str, Any]) -> None:
+        deadline = data["deadline"]
+        deadline.paused_at = self.at
+        deadline.save(update_fields=["paused_at"])
+
+    @stage.transition(
+        source=OPEN,
+        label=_lazy("Resume deadline"),
+        permission=needs("pause_deadline"),
+        custom={"form": forms.ResumeForm},
+    )
+    def resume_deadline(self, data: dict[str, Any]) -> None:
+        deadline = data["deadline"]
+        elapsed = get_calendar().elapsed(deadline.paused_at, self.at, deadline.unit)
+        deadline.excluded += elapsed
+        deadline.paused_at = None
+        schedule(deadline, deadline.rule)
+        deadline.save()
+        self.event_data.update(excluded=elapsed, due_at=deadline.due_at.isoformat())
+
+    # Helpers of the transitions above.
+
+    def _close(self, closure: str) -> None:
+        self.case.closure = closure
+        self.case.closed_at = self.at
+
+    def _assign(self, user: Any) -> None:
+        """Make `user` the assignee, moving the assignee's per-case grants to them."""
+        previous = self.case.assignee_id
+        if previous == user.pk:
+            return
+        if previous is not None:
+            CaseUserObjectPermission.objects.filter(content_object=self.case, user_id=previous).delete()
+        CaseUserObjectPermission.objects.bulk_create(
+            CaseUserObjectPermission(content_object=self.case, user=user, permission_id=pk)
+            for pk in permission_ids(ASSIGNEE_GRANTS)
+        )
+        self.case.assignee = user
+        self.event_data.update(assignee=user.pk, previous_assignee=previous)
+        self.notices.append(
+            Notice(
+                get_user_model().objects.filter(pk=user.pk),
+                "assignment",
+                _("Case %(number)s “%(title)s” has been assigned to you.")
+                % {"number": self.case.number, "title": self.case.title},
+            )
+        )
+
+    def _route(self, department: OrgUnit) -> None:
+        """Make `department` the lead department (谁主管谁负责) and give it its grants."""
+        if self.case.lead_department_id == department.pk:
+            return
+        CaseGroupObjectPermission.objects.filter(content_object=self.case).delete()
+        CaseGroupObjectPermission.objects.bulk_create(
+            CaseGroupObjectPermission(content_object=self.case, group_id=department.group_id, permission_id=pk)
+            for pk in permission_ids(LEAD_DEPARTMENT_GRANTS)
+        )
+        self.case.lead_department = department
+        self.event_data["lead_department"] = department.pk
+
+
+def members(unit: OrgUnit, *roles: str) -> Any:
+    return get_user_model().objects.filter(memberships__unit=unit, memberships__role__in=roles, is_active=True)
+
+
+def permission_ids(codenames: frozenset[str]) -> list[int]:
+    return list(
+        Permission.objects.filter(content_type__app_label="cases", codename__in=codenames).values_list("pk", flat=True)
+    )
+
+
+def operations() -> dict[str, Any]:
+    """Every operation of the machine by name, with its transitions."""
+    return {method.slug: method for method in CaseFlow.stage.get_transitions()}

@@ -1,0 +1,189 @@
+"""How a case moves in time: deadline rules and profiles, the working-day calendar and
+the deadlines opened on cases."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, Category
+
+
+class TimeUnit(models.TextChoices):
+    CALENDAR_DAYS = "calendar", _("calendar days")
+    WORKING_DAYS = "working", _("working days")
+    HOURS = "hours", _("hours")
+
+
+class DeadlineKind(models.TextChoices):
+    ACCEPTANCE = "acceptance", _("Acceptance")
+    REGISTRATION = "registration", _("Registration and routing")
+    ACCEPTANCE_NOTICE = "acceptance_notice", _("Notice of acceptance")
+    OBJECTION = "objection", _("Objection to routing")
+    INVESTIGATION = "investigation", _("Investigation")
+    MEDIATION = "mediation", _("Mediation")
+    HANDLING = "handling", _("Petition handling")
+    REVIEW = "review", _("Review answer")
+    JUDICIAL_CONFIRMATION = "judicial_confirmation", _("Judicial confirmation window")
+    FOLLOW_UP = "follow_up", _("Follow-up visit")
+    MAJOR_REPORT = "major_report", _("Major risk reported upward")
+    TAKE_OVER = "take_over", _("Take-over by the level above")
+    SCREENING_RETURN = "screening_return", _("Monthly screening return")
+
+
+class RuleProfile(models.Model):
+    """A jurisdiction's set of deadline numbers. A rule missing from a profile is
+    looked up in its parent, and finally in the national profile."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey("self", models.PROTECT, null=True, blank=True, verbose_name=_("falls back to"))
+
+    class Meta:
+        verbose_name = _("deadline profile")
+        verbose_name_plural = _("deadline profiles")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeadlineRule(models.Model):
+    """One obligation's clock. Empty case kind, category or risk match any; the most
+    specific matching rule of the profile wins."""
+
+    profile = models.ForeignKey(RuleProfile, models.CASCADE, related_name="rules", verbose_name=_("profile"))
+    kind = models.CharField(_("deadline"), max_length=32, choices=DeadlineKind.choices)
+    case_kind = models.CharField(_("case kind"), max_length=16, choices=Case.Kind.choices, blank=True)
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices, blank=True)
+    risk = models.CharField(_("risk level"), max_length=16, choices=Case.Risk.choices, blank=True)
+    duration = models.PositiveIntegerField(_("duration"))
+    unit = models.CharField(_("unit"), max_length=16, choices=TimeUnit.choices)
+    # 民事诉讼法 第八十五条 by analogy: a calendar-day term ending on a rest day ends on
+    # the next working day. A switch, because not every local rule reads it so.
+    holiday_shift = models.BooleanField(_("move off rest days"), default=True)
+    warning_lead = models.PositiveIntegerField(_("warning before due (same unit)"), default=0)
+    escalation_grace = models.PositiveIntegerField(_("escalation after due (same unit)"), default=1)
+    extension_cap = models.PositiveIntegerField(_("largest extension (same unit)"), default=0)
+    legal_basis = models.CharField(_("legal basis"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("deadline rule")
+        verbose_name_plural = _("deadline rules")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "kind", "case_kind", "category", "risk"], name="deadlinerule_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.duration} {self.get_unit_display()}"
+
+    @property
+    def specificity(self) -> int:
+        return bool(self.case_kind) + bool(self.category) * 2 + bool(self.risk)
+
+
+class CalendarYear(models.Model):
+    """A year whose official holiday arrangement (国务院办公厅 notice) is entered. Dates
+    in years not listed are computed on plain weekends and marked provisional."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """A day that differs from Monday-to-Friday work: a statutory holiday on a weekday
+    (working=False) or a make-up working day (调休) on a weekend (working=True)."""
+
+    date = models.DateField(_("date"), unique=True)
+    working = models.BooleanField(_("working day"))
+    name = models.CharField(_("name"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class DeadlineQuerySet(models.QuerySet):
+    def open(self) -> DeadlineQuerySet:
+        return self.filter(met_at__isnull=True)
+
+
+class Deadline(models.Model):
+    case = models.ForeignKey(Case, models.CASCADE, related_name="deadlines")
+    kind = models.CharField(_("deadline"), max_length=32, choices=DeadlineKind.choices)
+    rule = models.ForeignKey(DeadlineRule, models.PROTECT, related_name="+", verbose_name=_("rule"))
+    # Copied from the rule when opened: a later edit of the rule does not move clocks
+    # already running, and the basis shown is the one the clock was opened under.
+    duration = models.PositiveIntegerField(_("duration"))
+    unit = models.CharField(_("unit"), max_length=16, choices=TimeUnit.choices)
+    legal_basis = models.CharField(_("legal basis"), max_length=200, blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    due_at = models.DateTimeField(_("due at"))
+    warn_at = models.DateTimeField(_("warning at"))
+    escalate_at = models.DateTimeField(_("escalation at"))
+    provisional = models.BooleanField(
+        _("provisional"), default=False, help_text=_("Computed on plain weekends: the year's holidays are not entered.")
+    )
+    paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    excluded = models.PositiveIntegerField(_("excluded time (same unit)"), default=0)
+    extended_by = models.PositiveIntegerField(_("extended by (same unit)"), default=0)
+    met_at = models.DateTimeField(_("met at"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("overdue at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+
+    objects = DeadlineQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("deadline")
+        verbose_name_plural = _("deadlines")
+        ordering = ["due_at"]
+        indexes = [
+            # The sweep's work queue: only open deadlines are indexed, so its cost
+            # follows the open clocks, not every deadline ever opened.
+            models.Index(fields=["due_at"], condition=Q(met_at__isnull=True), name="deadline_open_due"),
+            models.Index(fields=["case", "kind"], name="deadline_case_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.met_at is None
+
+
+class Extension(models.Model):
+    """The one extension a deadline may have: requested with a reason, decided by
+    someone else (信访工作条例 第三十四条: approved, and the reason told)."""
+
+    deadline = models.OneToOneField(Deadline, models.CASCADE, related_name="extension")
+    amount = models.PositiveIntegerField(_("extension (same unit)"))
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    approved = models.BooleanField(_("approved"), null=True)
+
+    class Meta:
+        verbose_name = _("extension")
+        verbose_name_plural = _("extensions")
+
+    def __str__(self) -> str:
+        return f"+{self.amount} ({self.deadline})"

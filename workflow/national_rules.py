@@ -1,0 +1,52 @@
+"""The national default deadline rules (design §5) and one provincial profile, as the
+data the rule tables start from. Administrators edit the rows afterwards; this module is
+read by the data migration and by nothing at run time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CAL, WORK, HOURS = "calendar", "working", "hours"
+
+# (kind, case_kind, category, risk, duration, unit, warning_lead, escalation_grace,
+#  extension_cap, legal_basis)
+NATIONAL: list[tuple[Any, ...]] = [
+    ("registration", "petition", "", "", 15, CAL, 3, 1, 0, "信访工作条例 第二十二条"),
+    ("acceptance_notice", "petition", "", "", 15, CAL, 3, 1, 0, "信访工作条例 第二十三条"),
+    ("objection", "petition", "", "", 5, WORK, 1, 1, 0, "信访工作条例 第二十三条"),
+    ("handling", "petition", "", "", 60, CAL, 10, 3, 30, "信访工作条例 第三十四条"),
+    ("review", "petition", "", "", 30, CAL, 5, 1, 0, "信访工作条例 第三十五条、第三十六条"),
+    ("acceptance", "dispute", "", "", 3, WORK, 1, 1, 0, "地方工作规范（可配置）"),
+    ("investigation", "dispute", "", "", 7, CAL, 2, 1, 7, "地方工作规范（可配置）"),
+    ("mediation", "", "", "", 30, CAL, 5, 3, 15, "人民调解工作若干规定 第三十三条"),
+    ("mediation", "", "medical", "", 30, WORK, 5, 3, 0, "医疗纠纷预防和处理条例 第三十八条（鉴定时间不计入）"),
+    ("mediation", "", "labour", "", 15, CAL, 3, 1, 0, "劳动争议调解仲裁法 第十四条"),
+    ("judicial_confirmation", "", "", "", 30, CAL, 5, 0, 0, "人民调解法 第三十三条"),
+    ("follow_up", "", "", "", 15, CAL, 3, 3, 0, "地方工作规范（可配置）"),
+    ("major_report", "", "", "major", 2, HOURS, 1, 1, 0, "地方工作规范（可配置）"),
+    ("take_over", "", "", "", 3, WORK, 1, 1, 0, "地方工作规范（可配置）"),
+]
+
+# Provinces differ (domain.md): 浙江 5 工作日 to accept a petition, 30 日 to finish it,
+# extension up to 60 日.
+ZHEJIANG: list[tuple[Any, ...]] = [
+    ("registration", "petition", "", "", 5, WORK, 1, 1, 0, "浙江省信访工作规定"),
+    ("handling", "petition", "", "", 30, CAL, 5, 3, 60, "浙江省信访工作规定"),
+]
+
+FIELDS = (
+    "kind", "case_kind", "category", "risk", "duration", "unit",
+    "warning_lead", "escalation_grace", "extension_cap", "legal_basis",
+)
+
+
+def seed_rules(profile_model: Any, rule_model: Any) -> None:
+    national, _ = profile_model.objects.get_or_create(code="national", defaults={"name": "全国默认"})
+    zhejiang, _ = profile_model.objects.get_or_create(
+        code="zhejiang", defaults={"name": "浙江", "parent": national}
+    )
+    for profile, rows in ((national, NATIONAL), (zhejiang, ZHEJIANG)):
+        for row in rows:
+            values = dict(zip(FIELDS, row))
+            key = {k: values.pop(k) for k in ("kind", "case_kind", "category", "risk")}
+            rule_model.objects.update_or_create(profile=profile, **key, defaults=values)

@@ -1,0 +1,162 @@
+"""The one way a case changes: registering it, and every operation of the state machine.
+
+Pages, the API, the admin, imports, the seed and the sweep call these functions and
+nothing else writes a case's stage. Each call is one transaction: lock the case row, check
+stage, permission and data, apply, save, write the audit event, move the clocks, create
+the notifications; the push to browsers runs after commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.forms import IntakeForm, PartyForm
+from cases.models import Case, CaseEvent, CaseSerial, Party, stage_writes_allowed
+from notifications.services import notify
+
+from . import deadlines
+from .errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted, UnknownOperation, WrongStage
+from .flow import CaseFlow, operations
+from .fsm import Transition
+from .permissions import VIEW, can_report
+
+
+def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] | None = None,
+               at: datetime | None = None) -> Case:
+    """Apply operation `name` to a case on behalf of `actor` (None: the system).
+
+    Raises a CaseOperationError — CaseNotFound (also for a case the actor may not see),
+    UnknownOperation, WrongStage, NotPermitted, ConditionUnmet or InvalidData — and then
+    nothing has changed.
+    """
+    method = operations().get(name)
+    if method is None:
+        raise UnknownOperation(name)
+    at = at or timezone.now()
+    case_id = case.pk if isinstance(case, Case) else case
+    with transaction.atomic():
+        # The lock serialises concurrent operations on one case: whoever comes second
+        # re-reads the stage the first one left and is refused cleanly.
+        try:
+            case = (
+                Case.objects.select_for_update(of=("self",))
+                .select_related("responsible_unit", "village")
+                .get(pk=case_id)
+            )
+        except (Case.DoesNotExist, ValueError, TypeError):
+            raise CaseNotFound from None
+        flow = CaseFlow(case, actor=actor, at=at)
+        if VIEW not in flow.grants(actor):
+            raise CaseNotFound
+        from_stage = case.stage
+        step = transition_from(method, from_stage)
+        if step is None:
+            raise WrongStage(str(method.get_transitions().__iter__().__next__().label), from_stage,
+                             case.get_stage_display())
+        if not step.has_perm(flow, actor):
+            raise NotPermitted(str(step.label))
+        unmet = step.get_unmet_condition(flow)
+        if unmet is not None:
+            raise ConditionUnmet(getattr(unmet[1], "message", "") or _("This operation is not possible now."))
+        form = step.custom["form"](data or {}, case=case)
+        if not form.is_valid():
+            raise InvalidData({field: [e["message"] for e in errors] for field, errors in form.errors.get_json_data().items()})
+        with stage_writes_allowed():
+            getattr(flow, name)(form.cleaned_data)
+            case.save()
+        event_data = {**as_json(form.cleaned_data), **flow.event_data}
+        if case.stage != from_stage:
+            stopped, opened = deadlines.move(case, from_stage, case.stage, at)
+            event_data.update(deadlines_stopped=stopped, deadlines_opened=[d.kind for d in opened])
+        CaseEvent.objects.create(
+            case=case, kind=name, from_stage=from_stage, to_stage=case.stage, actor=actor, at=at, data=event_data
+        )
+        for notice in flow.notices:
+            notify(notice.users, kind=name, level=notice.level, text=notice.text, case=case, at=at)
+    return case
+
+
+def transition_from(method: Any, stage: str) -> Transition | None:
+    """The transition of `method` that leaves `stage`, if any."""
+    steps = list(method.get_transitions())
+    return next((t for t in steps if t.source == stage), None) or next(
+        (t for t in steps if t.source is CaseFlow.stage.ANY), None
+    )
+
+
+def available_operations(case: Case, user: Any) -> list[Transition]:
+    """The operations `user` may take on `case` now: what the pages show as buttons."""
+    flow = CaseFlow(case, actor=user)
+    return CaseFlow.stage.get_available_transitions(flow, case.stage, user)
+
+
+def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any]],
+                at: datetime | None = None) -> Case:
+    """Register a new case (登记) in stage reported, with its parties, number, audit
+    event and first deadlines. Raises InvalidData or NotPermitted; nothing is saved then."""
+    at = at or timezone.now()
+    form = IntakeForm(data)
+    party_forms = [PartyForm(p) for p in parties]
+    errors = {} if form.is_valid() else {f: [e["message"] for e in es] for f, es in form.errors.get_json_data().items()}
+    if not parties:
+        errors["parties"] = [_("A case has at least one party.")]
+    for i, party_form in enumerate(party_forms, start=1):
+        if not party_form.is_valid():
+            for field, es in party_form.errors.get_json_data().items():
+                errors[f"parties[{i}].{field}"] = [e["message"] for e in es]
+    if errors:
+        raise InvalidData(errors)
+    case: Case = form.save(commit=False)
+    if not can_report(actor, case.village, case.responsible_unit):
+        raise NotPermitted(_("Register"), _("You may not register cases for this village or unit."))
+    with transaction.atomic():
+        case.registered_unit = case.responsible_unit
+        case.year = timezone.localtime(at).year
+        case.serial = next_serial(case.registered_unit_id, case.year)
+        case.number = f"{case.registered_unit.code}-{case.year}-{case.serial:05d}"
+        case.reported_at = at
+        case.reporter = actor
+        case.save()
+        Party.objects.bulk_create(Party(case=case, **f.cleaned_data) for f in party_forms)
+        _, opened = deadlines.move(case, "", case.stage, at)
+        CaseEvent.objects.create(
+            case=case,
+            kind="report",
+            to_stage=case.stage,
+            actor=actor,
+            at=at,
+            data={**as_json(form.cleaned_data), "parties": len(party_forms),
+                  "deadlines_opened": [d.kind for d in opened]},
+        )
+    return case
+
+
+def next_serial(unit_id: int, year: int) -> int:
+    CaseSerial.objects.bulk_create([CaseSerial(unit_id=unit_id, year=year)], ignore_conflicts=True)
+    serial = CaseSerial.objects.select_for_update().get(unit_id=unit_id, year=year)
+    serial.last += 1
+    serial.save(update_fields=["last"])
+    return serial.last
+
+
+def as_json(data: dict[str, Any]) -> dict[str, Any]:
+    """Cleaned form data as the audit event stores it: objects by id."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, models.Model):
+            return value.pk
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, (list, tuple, models.QuerySet)):
+            return [plain(v) for v in value]
+        return value
+
+    return {key: plain(value) for key, value in data.items()}
