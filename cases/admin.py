@@ -78,7 +78,7 @@ class CaseDetailInline(admin.TabularInline):
     show_change_link = False
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return obj is not None
+        return self.admin_site.get_model_admin(self.parent_model).has_view_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

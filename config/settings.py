@@ -117,7 +117,8 @@ def _databases() -> dict:
         }
         # A file, not Django's shared in-memory database: threads in the concurrency
         # tests need real SQLite locking, which shared-cache memory databases lack.
-        db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+        # One file per test process, so two runs side by side do not share it.
+        db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     return {"default": db}
 
 

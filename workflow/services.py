@@ -124,7 +124,7 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
         case.reporter = actor
         case.save()
         Party.objects.bulk_create(Party(case=case, **f.cleaned_data) for f in party_forms)
-        _, opened = deadlines.move(case, "", case.stage, at)
+        opened = deadlines.move(case, "", case.stage, at)[1]
         CaseEvent.objects.create(
             case=case,
             kind="report",

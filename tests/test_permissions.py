@@ -1,0 +1,162 @@
+"""The permission matrix: every operation × every member of the cast.
+
+The case is a dispute of 东湾村 held by 柳林镇, assigned to mia (mediator) with 柳林司法所
+(lena) as lead department. Each person is either allowed (the operation is applied), or
+refused: NotPermitted when they may see the case, CaseNotFound when they may not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from cases.models import Case, CaseEvent
+from tests.conftest import Cast, local, report
+from workflow import services
+from workflow.errors import CaseNotFound, NotPermitted
+from workflow.models import Deadline
+
+pytestmark = pytest.mark.django_db
+
+EVERYONE = ["alice", "bob", "nina", "mia", "olga", "sam", "vic", "owen", "cora", "carl", "pete", "lena", "hans"]
+# Who may see a case of 东湾村 held by 柳林镇 once 柳林司法所 leads it.
+SEES = {"alice", "mia", "olga", "sam", "vic", "cora", "carl", "lena"}
+
+T0 = local(2026, 3, 2, 9)
+
+
+def reported(cast: Cast) -> Case:
+    return report(cast, at=T0)
+
+
+def investigating(cast: Cast) -> Case:
+    return services.transition(
+        reported(cast), "accept", actor=cast.olga, at=local(2026, 3, 3, 9),
+        data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk},
+    )
+
+
+def resolved(cast: Cast) -> Case:
+    return services.transition(
+        investigating(cast), "resolve", actor=cast.mia, at=local(2026, 3, 5, 9),
+        data={"outcome": "agreement_oral", "summary": "口头协议。"},
+    )
+
+
+def escalated(cast: Cast) -> Case:
+    return services.transition(
+        investigating(cast), "escalate", actor=cast.olga, at=local(2026, 3, 4, 9), data={"reason": "需县级协调。"}
+    )
+
+
+def investigation_clock(case: Case) -> int:
+    return Deadline.objects.get(case=case, kind="investigation").pk
+
+
+def with_extension_requested(cast: Cast) -> Case:
+    case = investigating(cast)
+    services.transition(
+        case, "request_extension", actor=cast.mia, at=local(2026, 3, 4, 9),
+        data={"deadline": investigation_clock(case), "amount": 3, "reason": "需补充调查。"},
+    )
+    return case
+
+
+def with_paused_clock(cast: Cast) -> Case:
+    case = investigating(cast)
+    services.transition(
+        case, "pause_deadline", actor=cast.olga, at=local(2026, 3, 4, 9),
+        data={"deadline": investigation_clock(case), "reason": "等待鉴定。"},
+    )
+    return case
+
+
+Setup = Callable[[Cast], Case]
+Data = Callable[[Cast, Case], dict[str, Any]]
+
+MATRIX: list[tuple[str, Setup, Data, set[str]]] = [
+    ("accept", reported, lambda c, case: {"assignee": c.mia.pk, "lead_department": c.justice.pk}, {"olga"}),
+    ("reject", reported, lambda c, case: {"reason": "不属于受理范围。"}, {"olga"}),
+    ("withdraw", reported, lambda c, case: {"reason": "撤回。"}, {"olga"}),
+    ("start_mediation", investigating, lambda c, case: {"findings": "属实。"}, {"mia"}),
+    ("resolve", investigating, lambda c, case: {"outcome": "agreement_oral", "summary": "和解。"}, {"mia"}),
+    ("escalate", investigating, lambda c, case: {"reason": "上报。"}, {"olga", "sam", "carl"}),
+    ("refer", investigating, lambda c, case: {"channel": "litigation", "reason": "诉讼。"}, {"olga", "sam", "carl"}),
+    ("assign", investigating, lambda c, case: {"assignee": c.olga.pk}, {"olga", "sam", "carl"}),
+    ("note", investigating, lambda c, case: {"text": "电话联系当事人。"}, {"alice", "mia", "olga", "sam", "carl", "lena"}),
+    ("record_session", investigating,
+     lambda c, case: {"held_on": "2026-03-04", "place": "调解室", "participants": "双方", "record": "记录。"},
+     {"mia", "olga", "lena"}),
+    ("request_extension", investigating,
+     lambda c, case: {"deadline": investigation_clock(case), "amount": 3, "reason": "补充调查。"}, {"mia", "olga"}),
+    ("decide_extension", with_extension_requested,
+     lambda c, case: {"deadline": investigation_clock(case), "approve": "yes"}, {"sam", "carl"}),
+    ("pause_deadline", investigating,
+     lambda c, case: {"deadline": investigation_clock(case), "reason": "鉴定。"}, {"mia", "olga"}),
+    ("resume_deadline", with_paused_clock, lambda c, case: {"deadline": investigation_clock(case)}, {"mia", "olga"}),
+    ("follow_up", resolved, lambda c, case: {"record": "回访。", "satisfaction": "satisfied"}, {"mia", "olga"}),
+    ("reopen", resolved, lambda c, case: {"reason": "反复。"}, {"olga", "sam", "carl"}),
+    ("take_over", escalated, lambda c, case: {"assignee": c.cora.pk}, {"cora"}),
+    ("send_back", escalated, lambda c, case: {"instructions": "属地化解。"}, {"carl"}),
+]
+
+
+def visible_in(stage_setup: Setup) -> set[str]:
+    if stage_setup is reported:
+        return {"alice", "mia", "olga", "sam", "vic", "cora", "carl"}
+    return SEES
+
+
+@pytest.mark.parametrize("name, setup, data, allowed", MATRIX, ids=[row[0] for row in MATRIX])
+def test_permission_matrix(cast, name, setup, data, allowed):
+    case = setup(cast)
+    payload = data(cast, case)
+    outcome: dict[str, str] = {}
+    for username in EVERYONE:
+        events_before = CaseEvent.objects.filter(case=case).count()
+        # Each attempt runs in a savepoint rolled back afterwards, so every person
+        # meets the same case in the same state.
+        with transaction.atomic():
+            try:
+                services.transition(case.pk, name, actor=getattr(cast, username), data=payload,
+                                    at=local(2026, 3, 6, 9))
+                outcome[username] = "allowed"
+                assert CaseEvent.objects.filter(case=case).count() == events_before + 1
+            except NotPermitted:
+                outcome[username] = "forbidden"
+            except CaseNotFound:
+                outcome[username] = "not found"
+            transaction.set_rollback(True)
+    visible = visible_in(setup)
+    expected = {
+        u: "allowed" if u in allowed else "forbidden" if u in visible else "not found" for u in EVERYONE
+    }
+    assert outcome == expected
+
+
+def test_every_operation_of_the_machine_is_in_the_matrix():
+    from workflow.flow import operations
+
+    assert {row[0] for row in MATRIX} == set(operations())
+
+
+def test_the_system_actor_may_do_anything_the_stage_allows(cast):
+    case = services.transition(reported(cast), "reject", actor=None, data={"reason": "系统导入：重复登记。"})
+    assert case.stage == "closed"
+    assert CaseEvent.objects.get(case=case, kind="reject").actor is None
+
+
+def test_an_accusation_is_hidden_from_the_unit_it_accuses_and_those_beneath(cast):
+    accusation = report(
+        cast, actor=cast.cora, kind="petition", petition_type="accusation", accused_unit=cast.liulin.pk,
+        responsible_unit=cast.county.pk, village="", category="village_affairs", source="letter",
+    )
+    for username in ["olga", "sam", "mia", "alice", "vic"]:
+        with pytest.raises(CaseNotFound):
+            services.transition(accusation, "note", actor=getattr(cast, username), data={"text": "?"})
+        assert not Case.objects.visible_to(getattr(cast, username)).filter(pk=accusation.pk).exists()
+    services.transition(accusation, "note", actor=cast.carl, data={"text": "县里直接核查。"})
+    assert Case.objects.visible_to(cast.cora).filter(pk=accusation.pk).exists()
