@@ -18,6 +18,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from workflow.admin import ReferenceDataAdmin
 from workflow.models import Deadline
 from workflow.permissions import PII, can
 
@@ -41,7 +42,8 @@ class UserMembershipInline(admin.TabularInline):
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(admin.ModelAdmin):
+class OrgUnitAdmin(ReferenceDataAdmin):
+    # A unit's deadline profile is cached with the rules (workflow.refdata).
     list_display = ["name", "code", "level", "parent"]
     list_filter = ["level"]
     list_select_related = ["parent"]

@@ -78,14 +78,6 @@ class OrgUnit(models.Model):
     def is_within(self, other: OrgUnit) -> bool:
         return self.path.startswith(other.path)
 
-    def effective_rule_profile(self) -> str:
-        unit: OrgUnit | None = self
-        while unit is not None:
-            if unit.rule_profile:
-                return unit.rule_profile
-            unit = unit.parent
-        return settings.DEFAULT_RULE_PROFILE
-
 
 class Role(models.TextChoices):
     REPORTER = "reporter", _("Village worker")

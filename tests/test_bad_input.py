@@ -79,7 +79,7 @@ def test_accept_needs_an_assignee_and_a_lead_department(cast):
     assert set(error.errors) == {"assignee", "lead_department"}
     # A village is not a department, and someone of another township cannot take the case.
     error = refused(case, "accept", cast.olga, {"assignee": cast.owen.pk, "lead_department": cast.dongwan.pk},
-                    InvalidData, "lead_department")
+                    InvalidData, "lead department: Choose a department")
     assert "not a member of the responsible unit" in error.errors["assignee"][0]
 
 

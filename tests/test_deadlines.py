@@ -9,6 +9,7 @@ from cases.models import CaseEvent
 from tests.conftest import PETITION, local, report
 from workflow import services
 from workflow.models import Deadline, DeadlineRule
+from workflow.refdata import invalidate_all
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +116,7 @@ def test_a_date_in_a_year_without_entered_holidays_is_provisional(cast):
 def test_a_provincial_profile_overrides_the_national_numbers(cast):
     cast.liulin.rule_profile = "zhejiang"
     cast.liulin.save()
+    invalidate_all()  # as the admin does on saving a unit
     case = report(cast, at=local(2026, 3, 2, 9), **PETITION)
     registration = clock(case, "registration")
     assert (registration.duration, registration.unit) == (5, "working")
@@ -126,6 +128,7 @@ def test_editing_a_rule_does_not_move_clocks_already_running(cast):
     case = report(cast, at=local(2026, 3, 2, 9))
     before = clock(case, "acceptance")
     DeadlineRule.objects.filter(kind="acceptance", profile__code="national").update(duration=10)
+    invalidate_all()  # as the admin does on saving a rule
     services.transition(case, "note", actor=cast.olga, data={"text": "规则已修改。"})
     assert clock(case, "acceptance").due_at == before.due_at
     later = report(cast, at=local(2026, 3, 2, 9), title="另一纠纷")

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cases.models import Case
+from django.conf import settings
+
+from cases.models import Case, OrgUnit
 
 from .calendar import get_calendar
 from .models import Deadline, DeadlineKind, DeadlineRule, RuleProfile
@@ -54,6 +56,17 @@ class NoProfile(LookupError):
 
 
 _profiles = cached(lambda: {p.code: p for p in RuleProfile.objects.all()})
+_rules = cached(lambda: list(DeadlineRule.objects.all()))
+# Units that name a profile; the others inherit the nearest one above them.
+_unit_profiles = cached(lambda: dict(OrgUnit.objects.exclude(rule_profile="").values_list("pk", "rule_profile")))
+
+
+def unit_profile(unit: OrgUnit) -> str:
+    named = _unit_profiles.get()
+    for pk in reversed(unit.ancestor_ids):
+        if pk in named:
+            return named[pk]
+    return settings.DEFAULT_RULE_PROFILE
 
 
 def profile_chain(code: str) -> list[int]:
@@ -126,8 +139,8 @@ def move(case: Case, from_stage: str, to_stage: str, at: datetime) -> tuple[list
 
 
 def open_clocks(case: Case, kinds: list[str], at: datetime) -> list[Deadline]:
-    chain = profile_chain(case.responsible_unit.effective_rule_profile())
-    rules = list(DeadlineRule.objects.filter(kind__in=kinds, profile_id__in=chain))
+    chain = profile_chain(unit_profile(case.responsible_unit))
+    rules = _rules.get()
     opened = []
     for kind in kinds:
         rule = pick_rule(rules, chain, kind, case)

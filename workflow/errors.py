@@ -65,7 +65,9 @@ class InvalidData(CaseOperationError):
     status = 400
     code = "invalid"
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        fields = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
-        super().__init__(_("The data is not valid — %(fields)s") % {"fields": fields}, errors=errors)
+    def __init__(self, errors: dict[str, list[str]], labels: dict[str, str] | None = None) -> None:
+        # `errors` is keyed by field name for programs; the message names fields as users know them.
+        labels = labels or {}
+        fields = "; ".join(f"{labels.get(field, field)}: {' '.join(messages)}" for field, messages in errors.items())
+        super().__init__(_("The data is not valid — %(fields)s") % {"fields": fields}, errors=errors, labels=labels)
         self.errors = errors

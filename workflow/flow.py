@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from cases.models import Case, CaseEvent, CaseGroupObjectPermission, CaseUserObjectPermission, OrgUnit, Role
 
@@ -85,7 +85,7 @@ class CaseFlow:
     @stage.transition(
         source=S.REPORTED,
         target=S.INVESTIGATING,
-        label=_lazy("Accept"),
+        label=gettext_lazy("Accept"),
         permission=needs("accept_case"),
         custom={"form": forms.AcceptForm},
     )
@@ -97,7 +97,7 @@ class CaseFlow:
     @stage.transition(
         source=S.REPORTED,
         target=S.CLOSED,
-        label=_lazy("Reject"),
+        label=gettext_lazy("Reject"),
         permission=needs("reject_case"),
         custom={"form": forms.ReasonForm},
     )
@@ -107,7 +107,7 @@ class CaseFlow:
     @stage.transition(
         source=S.INVESTIGATING,
         target=S.MEDIATING,
-        label=_lazy("Start mediation"),
+        label=gettext_lazy("Start mediation"),
         permission=needs("start_mediation_case"),
         custom={"form": forms.FindingsForm},
     )
@@ -117,7 +117,7 @@ class CaseFlow:
     @stage.transition(
         source=ACTIVE,
         target=S.RESOLVED,
-        label=_lazy("Resolve"),
+        label=gettext_lazy("Resolve"),
         permission=needs("resolve_case"),
         custom={"form": forms.ResolveForm},
     )
@@ -128,7 +128,7 @@ class CaseFlow:
     @stage.transition(
         source=[S.REPORTED, S.INVESTIGATING, S.MEDIATING],
         target=S.ESCALATED,
-        label=_lazy("Escalate"),
+        label=gettext_lazy("Escalate"),
         permission=needs("escalate_case"),
         conditions=[has_unit_above],
         custom={"form": forms.ReasonForm},
@@ -150,7 +150,7 @@ class CaseFlow:
     @stage.transition(
         source=S.ESCALATED,
         target=S.INVESTIGATING,
-        label=_lazy("Take over"),
+        label=gettext_lazy("Take over"),
         permission=needs("take_over_case"),
         custom={"form": forms.AssignForm},
     )
@@ -160,7 +160,7 @@ class CaseFlow:
     @stage.transition(
         source=S.ESCALATED,
         target=S.INVESTIGATING,
-        label=_lazy("Send back"),
+        label=gettext_lazy("Send back"),
         permission=needs("send_back_case"),
         custom={"form": forms.InstructionsForm},
     )
@@ -188,7 +188,7 @@ class CaseFlow:
     @stage.transition(
         source=[S.INVESTIGATING, S.MEDIATING, S.ESCALATED],
         target=S.CLOSED,
-        label=_lazy("Refer"),
+        label=gettext_lazy("Refer"),
         permission=needs("refer_case"),
         custom={"form": forms.ReferForm},
     )
@@ -198,7 +198,7 @@ class CaseFlow:
     @stage.transition(
         source=S.RESOLVED,
         target=S.CLOSED,
-        label=_lazy("Follow up"),
+        label=gettext_lazy("Follow up"),
         permission=needs("follow_up_case"),
         custom={"form": forms.FollowUpForm},
     )
@@ -209,7 +209,7 @@ class CaseFlow:
     @stage.transition(
         source=S.RESOLVED,
         target=S.INVESTIGATING,
-        label=_lazy("Reopen"),
+        label=gettext_lazy("Reopen"),
         permission=needs("reopen_case"),
         custom={"form": forms.ReasonForm},
     )
@@ -220,7 +220,7 @@ class CaseFlow:
     @stage.transition(
         source=OPEN,
         target=S.CLOSED,
-        label=_lazy("Withdraw"),
+        label=gettext_lazy("Withdraw"),
         permission=needs("withdraw_case"),
         custom={"form": forms.ReasonForm},
     )
@@ -231,7 +231,7 @@ class CaseFlow:
 
     @stage.transition(
         source=[S.INVESTIGATING, S.MEDIATING, S.RESOLVED],
-        label=_lazy("Assign"),
+        label=gettext_lazy("Assign"),
         permission=needs("assign_case"),
         custom={"form": forms.AssignForm},
     )
@@ -239,14 +239,14 @@ class CaseFlow:
         self._assign(data["assignee"])
 
     @stage.transition(
-        source=State.ANY, label=_lazy("Add note"), permission=needs("note_case"), custom={"form": forms.NoteForm}
+        source=State.ANY, label=gettext_lazy("Add note"), permission=needs("note_case"), custom={"form": forms.NoteForm}
     )
     def note(self, data: dict[str, Any]) -> None:
         pass
 
     @stage.transition(
         source=ACTIVE,
-        label=_lazy("Record mediation session"),
+        label=gettext_lazy("Record mediation session"),
         permission=needs("record_session_case"),
         custom={"form": forms.SessionForm},
     )
@@ -255,7 +255,7 @@ class CaseFlow:
 
     @stage.transition(
         source=OPEN,
-        label=_lazy("Request extension"),
+        label=gettext_lazy("Request extension"),
         permission=needs("request_extension"),
         custom={"form": forms.ExtensionRequestForm},
     )
@@ -272,7 +272,7 @@ class CaseFlow:
 
     @stage.transition(
         source=OPEN,
-        label=_lazy("Decide extension"),
+        label=gettext_lazy("Decide extension"),
         permission=needs("approve_extension"),
         custom={"form": forms.ExtensionDecisionForm},
     )
@@ -293,7 +293,7 @@ class CaseFlow:
 
     @stage.transition(
         source=OPEN,
-        label=_lazy("Pause deadline"),
+        label=gettext_lazy("Pause deadline"),
         permission=needs("pause_deadline"),
         custom={"form": forms.PauseForm},
     )
@@ -304,7 +304,7 @@ class CaseFlow:
 
     @stage.transition(
         source=OPEN,
-        label=_lazy("Resume deadline"),
+        label=gettext_lazy("Resume deadline"),
         permission=needs("pause_deadline"),
         custom={"form": forms.ResumeForm},
     )

@@ -110,8 +110,8 @@ class CalendarDay(models.Model):
     name = models.CharField(_("name"), max_length=64, blank=True)
 
     class Meta:
-        verbose_name = _("calendar day")
-        verbose_name_plural = _("calendar days")
+        verbose_name = _("holiday or make-up working day")
+        verbose_name_plural = _("holidays and make-up working days")
         ordering = ["date"]
 
     def __str__(self) -> str:

@@ -66,10 +66,13 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
             raise ConditionUnmet(getattr(unmet[1], "message", "") or _("This operation is not possible now."))
         form = step.custom["form"](data or {}, case=case)
         if not form.is_valid():
-            raise InvalidData({field: [e["message"] for e in errors] for field, errors in form.errors.get_json_data().items()})
+            raise invalid(form)
+        before = field_values(case)
         with stage_writes_allowed():
             getattr(flow, name)(form.cleaned_data)
-            case.save()
+            changed = [f for f, v in field_values(case).items() if before[f] != v]
+            if changed:
+                case.save(update_fields=changed)
         event_data = {**as_json(form.cleaned_data), **flow.event_data}
         if case.stage != from_stage:
             stopped, opened = deadlines.move(case, from_stage, case.stage, at)
@@ -80,6 +83,16 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
         for notice in flow.notices:
             notify(notice.users, kind=name, level=notice.level, text=notice.text, case=case, at=at)
     return case
+
+
+def invalid(form: Any) -> InvalidData:
+    errors = {field: [e["message"] for e in es] for field, es in form.errors.get_json_data().items()}
+    labels = {name: str(field.label or name) for name, field in form.fields.items()}
+    return InvalidData(errors, labels)
+
+
+def field_values(case: Case) -> dict[str, Any]:
+    return {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
 
 
 def transition_from(method: Any, stage: str) -> Transition | None:
@@ -103,15 +116,21 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
     at = at or timezone.now()
     form = IntakeForm(data)
     party_forms = [PartyForm(p) for p in parties]
-    errors = {} if form.is_valid() else {f: [e["message"] for e in es] for f, es in form.errors.get_json_data().items()}
+    errors, labels = {}, {}
+    if not form.is_valid():
+        problem = invalid(form)
+        errors, labels = problem.errors, problem.details["labels"]
     if not parties:
         errors["parties"] = [_("A case has at least one party.")]
     for i, party_form in enumerate(party_forms, start=1):
         if not party_form.is_valid():
-            for field, es in party_form.errors.get_json_data().items():
-                errors[f"parties[{i}].{field}"] = [e["message"] for e in es]
+            problem = invalid(party_form)
+            for field, messages in problem.errors.items():
+                errors[f"parties[{i}].{field}"] = messages
+                labels[f"parties[{i}].{field}"] = _("party %(n)s %(field)s") % {
+                    "n": i, "field": problem.details["labels"].get(field, field)}
     if errors:
-        raise InvalidData(errors)
+        raise InvalidData(errors, labels)
     case: Case = form.save(commit=False)
     if not can_report(actor, case.village, case.responsible_unit):
         raise NotPermitted(_("Register"), _("You may not register cases for this village or unit."))

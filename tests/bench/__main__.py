@@ -1,0 +1,42 @@
+"""`make bench`: every benchmark on the embedded SQLite and, when it answers, on the
+PostgreSQL of BENCH_DATABASE_URL (default: the local server). Each prints its figures
+as `BENCH <name> <value> <unit>` lines."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from urllib.parse import urlparse
+
+BENCHMARKS = ["tests.bench.transition"]
+POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tiaochu")
+
+
+def reachable(url: str) -> bool:
+    parts = urlparse(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def main() -> int:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    databases = [("sqlite", env)]
+    if reachable(POSTGRES):
+        databases.append(("postgres", {**env, "DATABASE_URL": POSTGRES}))
+    else:
+        print(f"# PostgreSQL at {urlparse(POSTGRES).netloc} does not answer: its figures are skipped")
+    failed = 0
+    for module in BENCHMARKS:
+        for name, environment in databases:
+            print(f"# {module} on {name}", flush=True)
+            failed |= subprocess.run([sys.executable, "-m", module], env=environment).returncode
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
