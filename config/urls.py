@@ -1,6 +1,11 @@
 from django.contrib import admin
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
+
+admin.site.site_header = _("tiaochu: dispute and petition cases")
+admin.site.site_title = _("tiaochu")
+admin.site.index_title = _("Administration")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -177,3 +177,10 @@ def test_reassigning_moves_the_per_case_grants(cast):
     assert grantees == {"lena"}
     event = CaseEvent.objects.get(case=case, kind="assign")
     assert (event.data["assignee"], event.data["previous_assignee"]) == (cast.lena.pk, cast.mia.pk)
+
+
+def test_a_liaison_of_a_county_department_can_take_a_case_it_leads(cast):
+    case = step(report(cast), "accept", cast.olga, local(2026, 3, 3, 9), assignee=cast.hans.pk,
+                lead_department=cast.labour_bureau.pk)
+    assert (case.assignee, case.lead_department) == (cast.hans, cast.labour_bureau)
+    assert Case.objects.visible_to(cast.hans).filter(pk=case.pk).exists()

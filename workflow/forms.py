@@ -32,12 +32,13 @@ class AssigneeField(forms.ModelChoiceField):
     }
 
 
-def assignable_users(case: Case) -> Any:
+def assignable_users(case: Case, lead_department: Any = None) -> Any:
     """People who may be given a case: members of the responsible unit or a unit beneath
-    it, or of the lead department."""
+    it, or of the lead department (the one given, else the case's)."""
     units = Q(memberships__unit__path__startswith=case.responsible_unit.path)
-    if case.lead_department_id:
-        units |= Q(memberships__unit=case.lead_department_id)
+    lead = lead_department or case.lead_department_id
+    if lead:
+        units |= Q(memberships__unit=lead)
     return get_user_model().objects.filter(units, is_active=True).distinct()
 
 
@@ -59,14 +60,12 @@ class AcceptForm(AssignForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The assignee may also come from the lead department named in the same form.
-        lead = self.data.get("lead_department") if hasattr(self.data, "get") else None
-        users = assignable_users(self.case)
+        try:
+            lead = int(self.data.get("lead_department") or 0)
+        except (TypeError, ValueError, AttributeError):
+            lead = 0
         if lead:
-            try:
-                users = users | get_user_model().objects.filter(memberships__unit=int(lead), is_active=True)
-            except (TypeError, ValueError):
-                pass
-        self.fields["assignee"].queryset = users.distinct()
+            self.fields["assignee"].queryset = assignable_users(self.case, lead)
 
 
 class ReasonForm(OperationForm):
