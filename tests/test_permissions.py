@@ -160,3 +160,15 @@ def test_an_accusation_is_hidden_from_the_unit_it_accuses_and_those_beneath(cast
         assert not Case.objects.visible_to(getattr(cast, username)).filter(pk=accusation.pk).exists()
     services.transition(accusation, "note", actor=cast.carl, data={"text": "县里直接核查。"})
     assert Case.objects.visible_to(cast.cora).filter(pk=accusation.pk).exists()
+
+
+def test_the_operations_offered_to_each_person_are_those_the_service_allows(cast):
+    case = investigating(cast)
+    # Also possible while investigating, tested in the matrix from other stages.
+    elsewhere = {"withdraw": {"olga"}, "resume_deadline": {"mia", "olga"}, "decide_extension": {"sam", "carl"}}
+    for username in EVERYONE:
+        user = getattr(cast, username)
+        offered = {t.slug for t in services.available_operations(case, user)}
+        expected = {name for name, setup, _, allowed in MATRIX if setup is investigating and username in allowed}
+        expected |= {name for name, people in elsewhere.items() if username in people}
+        assert offered == expected, username

@@ -57,8 +57,8 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
         from_stage = case.stage
         step = transition_from(method, from_stage)
         if step is None:
-            raise WrongStage(str(method.get_transitions().__iter__().__next__().label), from_stage,
-                             case.get_stage_display())
+            label = next(iter(method.get_transitions())).label
+            raise WrongStage(str(label), from_stage, case.get_stage_display())
         if not step.has_perm(flow, actor):
             raise NotPermitted(str(step.label))
         unmet = step.get_unmet_condition(flow)
