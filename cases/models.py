@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -55,14 +55,16 @@ class OrgUnit(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        # The parent's path as stored: an instance held in memory may predate a move.
+        parent_path = OrgUnit.objects.get(pk=self.parent_id).path if self.parent_id else "/"
+        if self.pk and f"/{self.pk}/" in parent_path:
+            raise ValidationError(_("A unit cannot be placed under itself or a unit beneath it."))
         if self.group_id is None:
             self.group = Group.objects.create(name=f"unit:{self.code}")
         old_path = self.path
         super().save(*args, **kwargs)
-        new_path = f"{self.parent.path if self.parent else '/'}{self.pk}/"
+        new_path = f"{parent_path}{self.pk}/"
         if new_path != old_path:
-            if self.parent and new_path.startswith(self.parent.path) and f"/{self.pk}/" in self.parent.path:
-                raise ImproperlyConfigured("An organisation unit cannot be placed under itself.")
             OrgUnit.objects.filter(pk=self.pk).update(path=new_path)
             if old_path:
                 # Re-root the subtree that moved with this unit.

@@ -70,3 +70,22 @@ def test_no_commercial_only_viewflow_module_is_loaded():
         env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_moving_a_unit_re_roots_its_subtree_and_refuses_a_cycle(cast):
+    from django.core.exceptions import ValidationError
+
+    from cases.models import OrgUnit
+
+    cast.xiling.parent = cast.taoyuan  # 西岭村 moves to 桃源镇
+    cast.xiling.save()
+    assert OrgUnit.objects.get(pk=cast.xiling.pk).path == f"{cast.taoyuan.path}{cast.xiling.pk}/"
+    cast.taoyuan.parent = cast.liulin  # and 桃源镇, with 南山村 and 西岭村, under 柳林镇
+    cast.taoyuan.save()
+    assert OrgUnit.objects.get(pk=cast.nanshan.pk).path == f"{cast.liulin.path}{cast.taoyuan.pk}/{cast.nanshan.pk}/"
+    assert OrgUnit.objects.get(pk=cast.xiling.pk).path.startswith(f"{cast.liulin.path}{cast.taoyuan.pk}/")
+    cast.liulin.parent = cast.nanshan
+    with pytest.raises(ValidationError):
+        cast.liulin.save()
+    cast.liulin.refresh_from_db()
+    assert cast.liulin.parent == cast.county
