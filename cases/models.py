@@ -75,10 +75,12 @@ class OrgUnit(models.Model):
     @property
     def ancestor_ids(self) -> list[int]:
         """Ids from the root down to this unit, itself included."""
-        return [int(part) for part in self.path.strip("/").split("/") if part]
+        return path_ids(self.path)
 
-    def is_within(self, other: OrgUnit) -> bool:
-        return self.path.startswith(other.path)
+
+def path_ids(path: str) -> list[int]:
+    """The unit ids of a materialised path ("/1/4/17/" → [1, 4, 17])."""
+    return [int(part) for part in path.strip("/").split("/") if part]
 
 
 class Role(models.TextChoices):
@@ -295,10 +297,6 @@ class Case(models.Model):
             raise StageWriteError
         super().save(*args, **kwargs)
         self._saved_stage = self.stage
-
-    @property
-    def is_open(self) -> bool:
-        return self.stage != self.Stage.CLOSED
 
 
 class Party(models.Model):

@@ -163,10 +163,6 @@ class Deadline(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.due_at:%Y-%m-%d %H:%M}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.met_at is None
-
 
 class Extension(models.Model):
     """The one extension a deadline may have: requested with a reason, decided by

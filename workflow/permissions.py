@@ -26,6 +26,7 @@ from cases.models import (
     Membership,
     OrgUnit,
     Role,
+    path_ids,
 )
 
 VIEW = "view_case"
@@ -102,13 +103,9 @@ VILLAGE_ONLY = frozenset({VIEW, "note_case"})
 ALL_PERMISSIONS = frozenset().union(*OWN_UNIT.values(), ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS)
 
 
-def _ids(path: str) -> list[int]:
-    return [int(p) for p in path.strip("/").split("/") if p]
-
-
 def _accused_ids(unit_paths: Iterable[str]) -> set[int]:
     """Units whose accusations these members may not see: their own and every unit above."""
-    return {i for path in unit_paths for i in _ids(path)}
+    return {i for path in unit_paths for i in path_ids(path)}
 
 
 def grants_for(actor: Any, case: Case) -> frozenset[str]:
