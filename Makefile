@@ -20,10 +20,12 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install -e '.[test]'
 	touch $(INSTALLED)
 
+# One process serves HTTP and WebSocket and sweeps deadlines every SWEEP_INTERVAL
+# seconds (uvicorn runs the ASGI lifespan that starts the sweep; see config/lifespan.py).
 run: $(INSTALLED)
 	$(PY) manage.py migrate
 	$(PY) manage.py seed_demo --if-empty
-	DEBUG=$(DEBUG) $(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=$(DEBUG) $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan on
 
 # tests/bench is run by `make bench`, not collected here.
 test: $(INSTALLED)

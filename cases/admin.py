@@ -18,7 +18,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from workflow.admin import ReferenceDataAdmin
+from workflow.admin import ReferenceDataAdmin, card_label
 from workflow.models import Deadline
 from workflow.permissions import PII, can
 
@@ -123,8 +123,12 @@ class CaseEventInline(CaseDetailInline):
 
 class DeadlineInline(CaseDetailInline):
     model = Deadline
-    fields = ["kind", "started_at", "due_at", "warn_at", "met_at", "provisional", "paused_at", "legal_basis"]
+    fields = ["kind", "started_at", "due_at", "warn_at", "met_at", "card", "provisional", "paused_at", "legal_basis"]
     readonly_fields = fields
+
+    @admin.display(description=_("card"))
+    def card(self, obj: Deadline) -> str:
+        return card_label(obj)
 
 
 CASE_FIELDSETS = [

@@ -280,6 +280,8 @@ class Case(models.Model):
             ("approve_extension", _("Can approve a deadline extension")),
             ("pause_deadline", _("Can pause and resume a deadline")),
             ("view_party_pii", _("Can see parties' ID numbers and phones")),
+            ("supervise_case", _("Can issue and close supervision orders")),
+            ("reply_supervision", _("Can reply to supervision orders")),
         ]
 
     def __str__(self) -> str:

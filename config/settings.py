@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "guardian",
     "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
     "cases",
     "workflow",
     "notifications",
@@ -158,13 +160,30 @@ def _channel_layers() -> dict:
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # socket_timeout=None: redis-py 8 otherwise times out the layer's blocking read.
-            "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": None}]},
+            "CONFIG": {
+                # socket_timeout=None: redis-py 8 otherwise times out the layer's blocking read.
+                "hosts": [{"address": redis_url, "socket_timeout": None}],
+                # A sweep that finds a backlog (after downtime) sends a supervisor hundreds
+                # of alerts at once; the default 100 per channel would drop most of them.
+                # Dropped pushes are not lost (the backlog is read on reconnect), but live
+                # ones should arrive while the board is open.
+                "capacity": 1000,
+                # Group membership lapses after this; the default 24 h would silently stop
+                # pushes to a board left open over a weekend. The consumer joins anew on
+                # every reconnect, so a week covers any tab a person keeps open.
+                "group_expiry": 7 * 24 * 3600,
+            },
         }
     }
 
 
 CHANNEL_LAYERS = _channel_layers()
+
+# Seconds between deadline sweeps inside the embedded server (0: none, sweep elsewhere).
+SWEEP_INTERVAL = envint("SWEEP_INTERVAL", 60)
+# Yellow-card warnings that fall outside these hours on a working day wait for the next
+# working morning; overdue, escalation and major-risk alerts go at once.
+OFFICE_HOURS = os.environ.get("OFFICE_HOURS", "08:30-17:30")
 
 # Deadline profile used when a unit names none (see workflow.models.RuleProfile).
 DEFAULT_RULE_PROFILE = os.environ.get("DEFAULT_RULE_PROFILE", "national")

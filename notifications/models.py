@@ -32,6 +32,15 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["user", "id"], condition=models.Q(read_at__isnull=True), name="notification_unread")
         ]
+        constraints = [
+            # A step of the sweep reaches each recipient once, whatever runs the sweep
+            # and however often: the database refuses a second row.
+            models.UniqueConstraint(
+                fields=["deadline", "kind", "user"],
+                condition=models.Q(deadline__isnull=False),
+                name="notification_once_per_step",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.text[:60]

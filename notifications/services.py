@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -17,10 +18,15 @@ def notify(users: Any, *, kind: str, level: str, text: str, at: datetime, case: 
            deadline: Any = None) -> list[Notification]:
     """One row per recipient, in the caller's transaction. Choosing the recipients is the
     caller's security decision; nobody else hears of it."""
-    rows = Notification.objects.bulk_create(
+    return send(
         Notification(user=user, kind=kind, level=level, text=text, case=case, deadline=deadline, created_at=at)
         for user in users
     )
+
+
+def send(notifications: Iterable[Notification]) -> list[Notification]:
+    """Save unsaved notifications in one statement; push them once the caller commits."""
+    rows = Notification.objects.bulk_create(notifications)
     if rows:
         transaction.on_commit(lambda: push(rows))
     return rows
@@ -28,6 +34,20 @@ def notify(users: Any, *, kind: str, level: str, text: str, at: datetime, case: 
 
 def group_name(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def alert_message(row: Notification) -> dict[str, Any]:
+    """A notification as the socket sends it (design §9), live or in the backlog."""
+    return {
+        "type": "alert",
+        "id": row.pk,
+        "case": row.case_id,
+        "case_number": row.case.number if row.case else None,
+        "level": row.level,
+        "deadline": row.deadline_id,
+        "due_at": row.deadline.due_at.isoformat() if row.deadline else None,
+        "title": row.text,
+    }
 
 
 def push(rows: list[Notification]) -> None:
@@ -40,17 +60,7 @@ def push(rows: list[Notification]) -> None:
     if layer is None:
         return
     for row in rows:
-        message = {
-            "type": "alert",
-            "id": row.pk,
-            "case": row.case_id,
-            "case_number": row.case.number if row.case else None,
-            "level": row.level,
-            "deadline": row.deadline_id,
-            "due_at": row.deadline.due_at.isoformat() if row.deadline else None,
-            "title": row.text,
-        }
         try:
-            async_to_sync(layer.group_send)(group_name(row.user_id), message)
+            async_to_sync(layer.group_send)(group_name(row.user_id), alert_message(row))
         except Exception:  # the layer being down must not fail the caller after commit
             log.warning("push of notification %s failed; it stays in the backlog", row.pk, exc_info=True)

@@ -92,6 +92,28 @@ def test_concurrent_intakes_draw_distinct_case_numbers(cast=None):
     assert Case.objects.count() == THREADS
 
 
+def test_two_sweepers_at_once_send_each_step_to_each_recipient_once(cast=None):
+    from collections import Counter
+
+    from notifications.models import Notification
+    from workflow.sweep import sweep
+
+    cast = build_cast()
+    accept = {"assignee": cast.mia.pk, "lead_department": cast.justice.pk}
+    for i in range(200):
+        case = report(cast, title=f"到期纠纷{i}", at=local(2026, 3, 2, 9))
+        services.transition(case, "accept", actor=cast.olga, data=accept, at=local(2026, 3, 2, 10))
+    # Small batches, so the two sweepers interleave over many claims.
+    results = race(lambda i: sweep(local(2026, 3, 10, 9), batch=7) if i < 2 else None)
+    reports = [r for r in results[:2]]
+    assert all(not isinstance(r, Exception) for r in reports), reports
+    assert sum(r.steps["overdue"] for r in reports) == 200
+    per_key = Counter(Notification.objects.filter(kind="overdue").values_list("deadline", "kind", "user"))
+    assert len(per_key) == 200 * 3 and set(per_key.values()) == {1}
+    assert CaseEvent.objects.filter(kind="deadline_overdue").count() == 200
+    assert not Deadline.objects.filter(kind="investigation", breached_at__isnull=True).exists()
+
+
 def test_the_database_under_test_is_the_configured_one():
     # Guards the CI run on PostgreSQL: DATABASE_URL must really have moved the suite.
     import os

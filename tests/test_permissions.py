@@ -74,6 +74,17 @@ def with_paused_clock(cast: Cast) -> Case:
     return case
 
 
+def with_supervision_order(cast: Cast) -> Case:
+    case = investigating(cast)
+    services.transition(case, "supervise", actor=cast.sam, at=local(2026, 3, 4, 9),
+                        data={"instructions": "三日内报告化解进展。", "days": 3})
+    return case
+
+
+def open_order(case: Case) -> int:
+    return case.supervision_orders.get().pk
+
+
 Setup = Callable[[Cast], Case]
 Data = Callable[[Cast, Case], dict[str, Any]]
 
@@ -101,6 +112,10 @@ MATRIX: list[tuple[str, Setup, Data, set[str]]] = [
     ("reopen", resolved, lambda c, case: {"reason": "反复。"}, {"olga", "sam", "carl"}),
     ("take_over", escalated, lambda c, case: {"assignee": c.cora.pk}, {"cora"}),
     ("send_back", escalated, lambda c, case: {"instructions": "属地化解。"}, {"carl"}),
+    ("supervise", investigating, lambda c, case: {"instructions": "加快办理。"}, {"sam", "carl"}),
+    ("reply_supervision", with_supervision_order,
+     lambda c, case: {"order": open_order(case), "reply": "已约谈双方。"}, {"mia", "olga"}),
+    ("close_supervision", with_supervision_order, lambda c, case: {"order": open_order(case)}, {"sam", "carl"}),
 ]
 
 
@@ -165,7 +180,8 @@ def test_an_accusation_is_hidden_from_the_unit_it_accuses_and_those_beneath(cast
 def test_the_operations_offered_to_each_person_are_those_the_service_allows(cast):
     case = investigating(cast)
     # Also possible while investigating, tested in the matrix from other stages.
-    elsewhere = {"withdraw": {"olga"}, "resume_deadline": {"mia", "olga"}, "decide_extension": {"sam", "carl"}}
+    elsewhere = {"withdraw": {"olga"}, "resume_deadline": {"mia", "olga"}, "decide_extension": {"sam", "carl"},
+                 "reply_supervision": {"mia", "olga"}, "close_supervision": {"sam", "carl"}}
     for username in EVERYONE:
         user = getattr(cast, username)
         offered = {t.slug for t in services.available_operations(case, user)}

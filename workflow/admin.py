@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 
-from .models import CalendarDay, CalendarYear, Deadline, DeadlineRule, RuleProfile
+from .models import CalendarDay, CalendarYear, Deadline, DeadlineRule, RuleProfile, Step, SupervisionOrder
 from .refdata import invalidate_all
 
 
@@ -125,13 +125,45 @@ class OpenListFilter(admin.SimpleListFilter):
 class DeadlineAdmin(admin.ModelAdmin):
     """Clocks are opened, moved and stopped by the transition service and the sweep."""
 
-    list_display = ["case", "kind", "due_at", "warn_at", "met_at", "provisional", "paused_at"]
+    list_display = ["case", "kind", "due_at", "warn_at", "met_at", "card_shown", "provisional", "paused_at"]
     list_filter = [OpenListFilter, "kind", "provisional"]
     list_select_related = ["case"]
     search_fields = ["case__number"]
     date_hierarchy = "due_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Deadline]:
+        return super().get_queryset(request).filter(case__in=Case.objects.visible_to(request.user))
+
+    @admin.display(description=_("card"))
+    def card_shown(self, obj: Deadline) -> str:
+        return card_label(obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+CARDS = {"yellow": Step.WARNING.label, "red": Step.OVERDUE.label}
+
+
+def card_label(deadline: Deadline) -> str:
+    return str(CARDS.get(deadline.card, ""))
+
+
+@admin.register(SupervisionOrder)
+class SupervisionOrderAdmin(admin.ModelAdmin):
+    """Orders are issued, answered and closed through the transition service."""
+
+    list_display = ["case", "issued_by", "issued_at", "replied_at", "closed_at"]
+    list_select_related = ["case", "issued_by"]
+    search_fields = ["case__number"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SupervisionOrder]:
         return super().get_queryset(request).filter(case__in=Case.objects.visible_to(request.user))
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -105,14 +105,16 @@ def schedule(deadline: Deadline, rule: DeadlineRule) -> None:
     calendar = get_calendar()
     total = deadline.duration + deadline.extended_by + deadline.excluded
     due = calendar.add(deadline.started_at, total, deadline.unit, holiday_shift=rule.holiday_shift)
-    warn = calendar.add(
-        deadline.started_at, max(total - rule.warning_lead, 0), deadline.unit, holiday_shift=rule.holiday_shift
-    )
+    # The warning is not moved off rest days: moved, it could fall on the due day itself.
+    # A warning that comes outside office hours waits for the next working morning (sweep).
+    warn = calendar.add(deadline.started_at, max(total - rule.warning_lead, 0), deadline.unit, holiday_shift=False)
     escalate = calendar.add(
         deadline.started_at, total + rule.escalation_grace, deadline.unit, holiday_shift=rule.holiday_shift
     )
     deadline.due_at, deadline.warn_at, deadline.escalate_at = due.at, min(warn.at, due.at), escalate.at
     deadline.provisional = due.provisional or escalate.provisional
+    pending = deadline.pending_step()
+    deadline.next_action_at = pending[1] if pending else None
 
 
 def move(case: Case, from_stage: str, to_stage: str, at: datetime) -> tuple[list[str], list[Deadline]]:
@@ -123,7 +125,10 @@ def move(case: Case, from_stage: str, to_stage: str, at: datetime) -> tuple[list
         for kind, clock in PLAN.items()
         if case.kind in clock.case_kinds and from_stage in clock.runs_while and to_stage not in clock.runs_while
     ]
-    if stopping:
+    if to_stage == S.CLOSED:
+        # A closed case owes nothing more: supervision orders on it stop as well.
+        Deadline.objects.filter(case=case, met_at__isnull=True).update(met_at=at)
+    elif stopping:
         Deadline.objects.filter(case=case, met_at__isnull=True, kind__in=stopping).update(met_at=at)
     opening = [
         kind
@@ -138,7 +143,9 @@ def move(case: Case, from_stage: str, to_stage: str, at: datetime) -> tuple[list
     return stopping, open_clocks(case, opening, at)
 
 
-def open_clocks(case: Case, kinds: list[str], at: datetime) -> list[Deadline]:
+def open_clocks(case: Case, kinds: list[str], at: datetime, *, duration: int | None = None) -> list[Deadline]:
+    """Open one clock per kind from the case's rules; `duration` overrides the rule's
+    (a supervision order's own term)."""
     chain = profile_chain(unit_profile(case.responsible_unit))
     rules = _rules.get()
     opened = []
@@ -150,7 +157,7 @@ def open_clocks(case: Case, kinds: list[str], at: datetime) -> list[Deadline]:
             case=case,
             kind=kind,
             rule=rule,
-            duration=rule.duration,
+            duration=duration or rule.duration,
             unit=rule.unit,
             legal_basis=rule.legal_basis,
             started_at=at,

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,10 +24,10 @@ from cases.models import Case, CaseEvent, CaseGroupObjectPermission, CaseUserObj
 
 from . import forms
 from .calendar import get_calendar
-from .deadlines import schedule
+from .deadlines import open_clocks, schedule
 from .errors import ConditionUnmet, NotPermitted
 from .fsm import State
-from .models import Extension
+from .models import DeadlineKind, Extension, SupervisionOrder
 from .permissions import ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS, grants_for
 
 S = Case.Stage
@@ -299,8 +300,8 @@ class CaseFlow:
     )
     def pause_deadline(self, data: dict[str, Any]) -> None:
         deadline = data["deadline"]
-        deadline.paused_at = self.at
-        deadline.save(update_fields=["paused_at"])
+        deadline.paused_at, deadline.next_action_at = self.at, None  # a paused clock is not swept
+        deadline.save(update_fields=["paused_at", "next_action_at"])
 
     @stage.transition(
         source=OPEN,
@@ -316,6 +317,73 @@ class CaseFlow:
         schedule(deadline, deadline.rule)
         deadline.save()
         self.event_data.update(excluded=elapsed, due_at=deadline.due_at.isoformat())
+
+    # Supervision (督办).
+
+    @stage.transition(
+        source=OPEN,
+        label=gettext_lazy("Issue supervision order"),
+        permission=needs("supervise_case"),
+        custom={"form": forms.SuperviseForm},
+    )
+    def supervise(self, data: dict[str, Any]) -> None:
+        if self.actor is None:
+            raise NotPermitted(_("Issue supervision order"), _("A supervision order is issued by a person."))
+        opened = open_clocks(self.case, [DeadlineKind.SUPERVISION], self.at, duration=data["days"])
+        if not opened:
+            raise ConditionUnmet(_("No deadline rule for supervision orders is configured."))
+        order = SupervisionOrder.objects.create(
+            case=self.case, deadline=opened[0], issued_by=self.actor, issued_at=self.at,
+            instructions=data["instructions"],
+        )
+        self.event_data.update(order=order.pk, due_at=opened[0].due_at.isoformat())
+        recipients = members(self.case.responsible_unit, Role.OFFICER)
+        if self.case.assignee_id:
+            recipients = recipients | get_user_model().objects.filter(pk=self.case.assignee_id)
+        self.notices.append(
+            Notice(
+                recipients.distinct(),
+                "supervision",
+                _("Supervision order on case %(number)s “%(title)s”, answer by %(due)s: %(instructions)s")
+                % {"number": self.case.number, "title": self.case.title, "instructions": data["instructions"],
+                   "due": timezone.localtime(opened[0].due_at).strftime("%Y-%m-%d %H:%M")},
+            )
+        )
+
+    @stage.transition(
+        source=OPEN,
+        label=gettext_lazy("Reply to supervision order"),
+        permission=needs("reply_supervision"),
+        custom={"form": forms.SupervisionReplyForm},
+    )
+    def reply_supervision(self, data: dict[str, Any]) -> None:
+        order = data["order"]
+        order.reply, order.replied_by, order.replied_at = data["reply"], self.actor, self.at
+        order.save(update_fields=["reply", "replied_by", "replied_at"])
+        order.deadline.met_at = self.at  # answered: the order's clock stops
+        order.deadline.save(update_fields=["met_at"])
+        self.notices.append(
+            Notice(
+                get_user_model().objects.filter(pk=order.issued_by_id),
+                "supervision",
+                _("Reply to your supervision order on case %(number)s “%(title)s”: %(reply)s")
+                % {"number": self.case.number, "title": self.case.title, "reply": data["reply"]},
+            )
+        )
+
+    @stage.transition(
+        source=State.ANY,
+        label=gettext_lazy("Close supervision order"),
+        permission=needs("supervise_case"),
+        custom={"form": forms.SupervisionCloseForm},
+    )
+    def close_supervision(self, data: dict[str, Any]) -> None:
+        order = data["order"]
+        order.closed_by, order.closed_at = self.actor, self.at
+        order.save(update_fields=["closed_by", "closed_at"])
+        if order.deadline.met_at is None:
+            order.deadline.met_at = self.at
+            order.deadline.save(update_fields=["met_at"])
 
     # Helpers of the transitions above.
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, OrgUnit
 
-from .models import Deadline
+from .models import Deadline, SupervisionOrder
 
 
 class OperationForm(forms.Form):
@@ -198,3 +198,46 @@ class ExtensionDecisionForm(DeadlineForm):
         self.fields["deadline"].error_messages["invalid_choice"] = _(
             "This deadline has no extension waiting for a decision."
         )
+
+
+class SuperviseForm(OperationForm):
+    instructions = long_text(_("instructions"))
+    days = forms.IntegerField(
+        label=_("answer within (working days)"), min_value=1, max_value=60, required=False,
+        help_text=_("Empty: the rule's default."),
+    )
+
+
+class OrderChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: SupervisionOrder) -> str:
+        return f"{obj.issued_at:%Y-%m-%d} {obj.instructions[:40]}"
+
+
+class SupervisionReplyForm(OperationForm):
+    order = OrderChoiceField(
+        label=_("supervision order"),
+        queryset=SupervisionOrder.objects.none(),
+        error_messages={"invalid_choice": _("This case has no supervision order waiting for a reply.")},
+    )
+    reply = long_text(_("reply"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["order"].queryset = SupervisionOrder.objects.filter(
+            case=self.case, replied_at__isnull=True, closed_at__isnull=True
+        ).select_related("deadline")
+
+
+class SupervisionCloseForm(OperationForm):
+    order = OrderChoiceField(
+        label=_("supervision order"),
+        queryset=SupervisionOrder.objects.none(),
+        error_messages={"invalid_choice": _("This case has no open supervision order.")},
+    )
+    comment = forms.CharField(label=_("comment"), max_length=2000, required=False, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["order"].queryset = SupervisionOrder.objects.filter(
+            case=self.case, closed_at__isnull=True
+        ).select_related("deadline")

@@ -3,6 +3,8 @@ the deadlines opened on cases."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -31,6 +33,7 @@ class DeadlineKind(models.TextChoices):
     MAJOR_REPORT = "major_report", _("Major risk reported upward")
     TAKE_OVER = "take_over", _("Take-over by the level above")
     SCREENING_RETURN = "screening_return", _("Monthly screening return")
+    SUPERVISION = "supervision", _("Supervision order")
 
 
 class RuleProfile(models.Model):
@@ -118,6 +121,22 @@ class CalendarDay(models.Model):
         return f"{self.date} {self.name}"
 
 
+class Step(models.TextChoices):
+    """The sweep's ladder on an open deadline, each step taken exactly once."""
+
+    WARNING = "warning", _("Yellow card")
+    OVERDUE = "overdue", _("Red card")
+    ESCALATION = "escalation", _("Escalated for supervision")
+
+
+# (step, the deadline's time it comes at, the field that records it was taken)
+LADDER = (
+    (Step.WARNING, "warn_at", "warned_at"),
+    (Step.OVERDUE, "due_at", "breached_at"),
+    (Step.ESCALATION, "escalate_at", "escalated_at"),
+)
+
+
 class DeadlineQuerySet(models.QuerySet):
     def open(self) -> DeadlineQuerySet:
         return self.filter(met_at__isnull=True)
@@ -146,6 +165,10 @@ class Deadline(models.Model):
     warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
     breached_at = models.DateTimeField(_("overdue at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    # When the sweep should look at this deadline next: the time of its first step not
+    # yet taken, or later when a warning waits for office hours; empty once nothing is
+    # left to do or while paused. Stored so the sweep reads an index, not every clock.
+    next_action_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = DeadlineQuerySet.as_manager()
 
@@ -154,14 +177,35 @@ class Deadline(models.Model):
         verbose_name_plural = _("deadlines")
         ordering = ["due_at"]
         indexes = [
-            # The sweep's work queue: only open deadlines are indexed, so its cost
-            # follows the open clocks, not every deadline ever opened.
+            # The sweep's work queue: only open deadlines with a step ahead are indexed, so
+            # its cost follows the deadlines coming due, not every clock ever opened.
+            models.Index(
+                fields=["next_action_at"],
+                condition=Q(met_at__isnull=True, next_action_at__isnull=False),
+                name="deadline_sweep_queue",
+            ),
             models.Index(fields=["due_at"], condition=Q(met_at__isnull=True), name="deadline_open_due"),
             models.Index(fields=["case", "kind"], name="deadline_case_kind"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.due_at:%Y-%m-%d %H:%M}"
+
+    def pending_step(self) -> tuple[str, datetime] | None:
+        """The first step of the ladder not yet taken, and when it comes."""
+        if self.met_at is not None or self.paused_at is not None:
+            return None
+        for step, time_field, mark_field in LADDER:
+            if getattr(self, mark_field) is None:
+                return step, getattr(self, time_field)
+        return None
+
+    @property
+    def card(self) -> str:
+        """黄牌 / 红牌 as shown on the case: red once overdue, yellow once warned."""
+        if self.breached_at is not None:
+            return "red"
+        return "yellow" if self.warned_at is not None else ""
 
 
 class Extension(models.Model):
@@ -183,3 +227,28 @@ class Extension(models.Model):
 
     def __str__(self) -> str:
         return f"+{self.amount} ({self.deadline})"
+
+
+class SupervisionOrder(models.Model):
+    """督办: a supervisor's order to the unit holding a case, with instructions and a
+    deadline of its own. The unit replies; the supervisor closes it. An unanswered order
+    goes through the sweep's ladder like any deadline."""
+
+    case = models.ForeignKey(Case, models.CASCADE, related_name="supervision_orders")
+    deadline = models.OneToOneField(Deadline, models.PROTECT, related_name="supervision_order")
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(_("issued at"))
+    instructions = models.TextField(_("instructions"))
+    reply = models.TextField(_("reply"), blank=True)
+    replied_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("supervision order")
+        verbose_name_plural = _("supervision orders")
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.issued_at:%Y-%m-%d}"

@@ -25,6 +25,8 @@ NATIONAL: list[tuple[Any, ...]] = [
     ("follow_up", "", "", "", 15, CAL, 3, 3, 0, "地方工作规范（可配置）"),
     ("major_report", "", "", "major", 2, HOURS, 1, 1, 0, "地方工作规范（可配置）"),
     ("take_over", "", "", "", 3, WORK, 1, 1, 0, "地方工作规范（可配置）"),
+    # The default answer time of a supervision order; the supervisor may set another.
+    ("supervision", "", "", "", 5, WORK, 1, 1, 0, "督办工作规范（可配置）"),
 ]
 
 # Provinces differ (domain.md): 浙江 5 工作日 to accept a petition, 30 日 to finish it,

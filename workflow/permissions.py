@@ -52,6 +52,7 @@ OWN_UNIT: dict[str, frozenset[str]] = {
             "record_session_case",
             "request_extension",
             "pause_deadline",
+            "reply_supervision",
             PII,
         }
     ),
@@ -65,6 +66,7 @@ OWN_UNIT: dict[str, frozenset[str]] = {
             "assign_case",
             "note_case",
             "approve_extension",
+            "supervise_case",
             PII,
         }
     ),
@@ -91,6 +93,7 @@ ASSIGNEE_GRANTS = frozenset(
         "record_session_case",
         "request_extension",
         "pause_deadline",
+        "reply_supervision",
         PII,
     }
 )

@@ -1,0 +1,362 @@
+"""The alerts socket /ws/alerts/, driven through config.asgi.application so the origin
+check and both ways of signing in (session cookie, ?token=) are part of every test.
+
+Each test runs on the in-memory channel layer and on Redis at 127.0.0.1:6379; without
+Redis the Redis runs are skipped, except under CI=true, where they fail. pytest-asyncio
+is not used: the database is set up in the synchronous test, and the socket part runs
+in an event loop through async_to_sync. The consumer's database calls come back to the
+test's thread, on the same connection."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import channel_layers, get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from config.asgi import application
+from notifications.consumers import BACKLOG_LIMIT, UNAUTHENTICATED
+from notifications.models import Notification
+from notifications.services import notify, push
+from tests.conftest import Cast, report
+
+# The consumer reads the database from the event loop's side; its reads must see what the
+# test committed. The serialized rollback restores the seeded calendar and rules after.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+REDIS_ADDRESS = "redis://127.0.0.1:6379/15"
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
+Headers = list[tuple[bytes, bytes]]
+
+
+def redis_reachable() -> bool:
+    try:
+        with redis.Redis.from_url(REDIS_ADDRESS, socket_connect_timeout=0.5) as client:
+            client.ping()
+    except redis.RedisError:
+        return False
+    return True
+
+
+@pytest.fixture(params=["memory", "redis"], autouse=True)
+def layer(request: pytest.FixtureRequest, settings: Any) -> Iterator[str]:
+    if request.param == "memory":
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    else:
+        if not redis_reachable():
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"Redis at {REDIS_ADDRESS} is required under CI=true")
+            pytest.skip(f"Redis at {REDIS_ADDRESS} is not reachable")
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [{"address": REDIS_ADDRESS, "socket_timeout": None}],
+                    # Groups and channels of this test only, whatever else uses the database.
+                    "prefix": f"tiaochu-test-{uuid.uuid4().hex}",
+                },
+            }
+        }
+    channel_layers.backends.clear()
+    yield request.param
+    if request.param == "redis":
+        async_to_sync(get_channel_layer().flush)()
+    channel_layers.backends.clear()
+
+
+def run(body: Callable[[], Awaitable[None]]) -> None:
+    async_to_sync(body)()
+
+
+def session_headers(user: Any, origin: tuple[bytes, bytes] = ORIGIN) -> Headers:
+    client = Client()
+    client.force_login(user)
+    cookie = f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
+    return [(b"cookie", cookie.encode()), origin, HOST]
+
+
+def socket(headers: Headers, query: str = "") -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, f"/ws/alerts/{query}", headers=headers)
+
+
+@asynccontextmanager
+async def connected(headers: Headers, query: str = "") -> AsyncIterator[WebsocketCommunicator]:
+    communicator = socket(headers, query)
+    accepted, _ = await communicator.connect()
+    assert accepted
+    try:
+        yield communicator
+    finally:
+        await communicator.disconnect()
+
+
+async def refusal(headers: Headers, query: str = "") -> tuple[bool, Any]:
+    """(False, close code) for a socket that was turned away. An unauthenticated one is
+    accepted and closed at once with the code, so that real clients (whose servers turn a
+    refused handshake into HTTP 403 and close code 1006) see why; nothing else is sent."""
+    communicator = socket(headers, query)
+    try:
+        connected, code = await communicator.connect()
+        if not connected:
+            return False, code
+        message = await communicator.receive_output()
+        assert message["type"] == "websocket.close", message
+        return False, message.get("code")
+    finally:
+        await communicator.disconnect()
+
+
+async def backlog_ids(communicator: WebsocketCommunicator) -> list[int]:
+    message = await communicator.receive_json_from()
+    assert message["type"] == "backlog"
+    return [alert["id"] for alert in message["alerts"]]
+
+
+def overdue(cast: Cast, user: Any, *, case: Any = None, kind: str = "overdue") -> Notification:
+    """One red-card notification for `user`, committed; pushed if anyone listens."""
+    case = case or report(cast)
+    with transaction.atomic():
+        [row] = notify(
+            [user], kind=kind, level=Notification.Level.OVERDUE, text=f"{case.number} 受理期限已逾期",
+            at=timezone.now(), case=case, deadline=case.deadlines.first(),
+        )
+    return row
+
+
+def expected_alert(row: Notification) -> dict[str, Any]:
+    row = Notification.objects.select_related("case", "deadline").get(pk=row.pk)
+    return {
+        "type": "alert",
+        "id": row.pk,
+        "case": row.case.pk,
+        "case_number": row.case.number,
+        "level": "overdue",
+        "deadline": row.deadline.pk,
+        "due_at": row.deadline.due_at.isoformat(),
+        "title": row.text,
+    }
+
+
+def test_the_concerned_liaison_receives_the_alert_and_another_department_nothing(cast: Cast) -> None:
+    lena, hans = session_headers(cast.lena), session_headers(cast.hans)
+    case = report(cast)
+    pushed: list[Notification] = []
+
+    async def body() -> None:
+        async with connected(lena) as lena_socket, connected(hans) as hans_socket:
+            assert await backlog_ids(lena_socket) == []
+            assert await backlog_ids(hans_socket) == []
+            pushed.append(await database_sync_to_async(overdue)(cast, cast.lena, case=case))
+            message = await lena_socket.receive_json_from()
+            assert message == await database_sync_to_async(expected_alert)(pushed[0])
+            assert await lena_socket.receive_nothing(timeout=0.3)
+            assert await hans_socket.receive_nothing(timeout=0.3)
+
+    run(body)
+    assert list(Notification.objects.values_list("user__username", flat=True)) == ["lena"]
+
+
+def test_an_alert_already_sent_in_the_backlog_is_not_forwarded_again(cast: Cast) -> None:
+    row = overdue(cast, cast.lena)
+    headers = session_headers(cast.lena)
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            assert await backlog_ids(lena) == [row.pk]
+            # The push of a row committed just before the backlog was read, arriving late.
+            await database_sync_to_async(push)([row])
+            assert await lena.receive_nothing(timeout=0.3)
+
+    run(body)
+
+
+def test_an_anonymous_socket_is_refused(cast: Cast) -> None:
+    async def body() -> None:
+        assert await refusal([ORIGIN, HOST]) == (False, UNAUTHENTICATED)
+        assert await refusal([(b"cookie", b"sessionid=forged"), ORIGIN, HOST]) == (False, UNAUTHENTICATED)
+
+    run(body)
+
+
+def test_a_page_of_another_site_is_refused_even_with_a_valid_session(cast: Cast) -> None:
+    headers = session_headers(cast.lena, origin=(b"origin", b"http://evil.example"))
+    overdue(cast, cast.lena)
+
+    async def body() -> None:
+        accepted, _ = await refusal(headers)
+        assert not accepted
+
+    run(body)
+
+
+def test_an_inactive_user_is_refused_despite_the_session(cast: Cast) -> None:
+    headers = session_headers(cast.lena)
+    cast.lena.is_active = False
+    cast.lena.save(update_fields=["is_active"])
+
+    async def body() -> None:
+        assert await refusal(headers) == (False, UNAUTHENTICATED)
+
+    run(body)
+
+
+def test_an_api_client_connects_with_a_token_and_a_bad_token_is_refused(cast: Cast) -> None:
+    token = Token.objects.create(user=cast.pete)
+    mine = overdue(cast, cast.pete)
+    overdue(cast, cast.lena)
+    retired = Token.objects.create(user=cast.vic)
+    cast.vic.is_active = False
+    cast.vic.save(update_fields=["is_active"])
+    lena_session = session_headers(cast.lena)
+
+    async def body() -> None:
+        async with connected([ORIGIN, HOST], f"?token={token.key}") as pete:
+            assert await backlog_ids(pete) == [mine.pk]
+        # API clients often send no Origin; with a token that is fine, with a cookie not.
+        async with connected([HOST], f"?token={token.key}") as pete:
+            assert await backlog_ids(pete) == [mine.pk]
+        no_origin = [header for header in lena_session if header[0] != b"origin"]
+        assert (await refusal(no_origin))[0] is False
+        assert await refusal([ORIGIN, HOST], "?token=not-a-token") == (False, UNAUTHENTICATED)
+        assert await refusal([ORIGIN, HOST], "?token=") == (False, UNAUTHENTICATED)
+        assert await refusal([ORIGIN, HOST], f"?token={retired.key}") == (False, UNAUTHENTICATED)
+        # A bad token does not fall back to the session that came with it.
+        assert await refusal(lena_session, "?token=not-a-token") == (False, UNAUTHENTICATED)
+
+    run(body)
+
+
+def test_the_unread_backlog_arrives_on_connect(cast: Cast) -> None:
+    case = report(cast)
+    first = overdue(cast, cast.lena, case=case, kind="overdue")
+    read = overdue(cast, cast.lena, case=case, kind="escalation")
+    Notification.objects.filter(pk=read.pk).update(read_at=timezone.now())
+    last = overdue(cast, cast.lena, case=case, kind="supervision")
+    overdue(cast, cast.hans, case=case)
+    headers = session_headers(cast.lena)
+    first_alert = expected_alert(first)
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            message = await lena.receive_json_from()
+            assert [a["id"] for a in message["alerts"]] == [first.pk, last.pk]
+            assert message["alerts"][0] == first_alert
+            assert await lena.receive_nothing(timeout=0.1)
+        async with connected(headers, f"?after={first.pk}") as lena:
+            assert await backlog_ids(lena) == [last.pk]
+        async with connected(headers, "?after=yesterday") as lena:
+            assert (await lena.receive_json_from())["type"] == "error"
+            assert await backlog_ids(lena) == [first.pk, last.pk]
+
+    run(body)
+
+
+def test_the_backlog_holds_the_newest_unread_oldest_first(cast: Cast) -> None:
+    at = timezone.now()
+    rows = Notification.objects.bulk_create(
+        Notification(user=cast.lena, kind="overdue", level="overdue", text=f"#{i}",
+                     created_at=at + timedelta(seconds=i))
+        for i in range(BACKLOG_LIMIT + 1)
+    )
+    headers = session_headers(cast.lena)
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            assert await backlog_ids(lena) == [row.pk for row in rows[1:]]
+
+    run(body)
+
+
+def test_acknowledging_marks_ones_own_notification_delivered_and_nothing_else(cast: Cast) -> None:
+    mine = overdue(cast, cast.lena)
+    theirs = overdue(cast, cast.hans)
+    headers = session_headers(cast.lena)
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            await lena.receive_json_from()
+            await lena.send_json_to({"type": "ack", "id": theirs.pk})
+            refused = await lena.receive_json_from()
+            await lena.send_json_to({"type": "ack", "id": theirs.pk + mine.pk + 1000})
+            # Someone else's id and an id that does not exist read the same.
+            assert await lena.receive_json_from() == refused
+            assert refused["type"] == "error"
+            await lena.send_json_to({"type": "ack", "id": mine.pk})
+            assert await lena.receive_json_from() == {"type": "acked", "id": mine.pk}
+
+    run(body)
+    assert Notification.objects.get(pk=mine.pk).delivered_at is not None
+    assert Notification.objects.get(pk=theirs.pk).delivered_at is None
+
+
+def test_a_second_acknowledgement_keeps_the_first_delivery_time(cast: Cast) -> None:
+    mine = overdue(cast, cast.lena)
+    headers = session_headers(cast.lena)
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            await lena.receive_json_from()
+            await lena.send_json_to({"type": "ack", "id": mine.pk})
+            assert await lena.receive_json_from() == {"type": "acked", "id": mine.pk}
+
+    run(body)
+    delivered = Notification.objects.get(pk=mine.pk).delivered_at
+    run(body)
+    assert Notification.objects.get(pk=mine.pk).delivered_at == delivered
+
+
+def test_bad_messages_get_an_error_reply_and_the_socket_stays_usable(cast: Cast) -> None:
+    mine = overdue(cast, cast.lena)
+    headers = session_headers(cast.lena)
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            await lena.receive_json_from()
+            for frame in ["{not json", "[" * 100_000, '"ack"', '{"type": "subscribe", "group": "user.1"}',
+                          '{"type": "ack", "id": "1"}', '{"type": "ack", "id": true}', '{"type": "ack", "id": 1e400}',
+                          f'{{"type": "ack", "id": {2**70}}}', '{"type": "ack"}']:
+                await lena.send_to(text_data=frame)
+                reply = await lena.receive_json_from()
+                assert reply["type"] == "error", frame
+            await lena.send_to(bytes_data=b'{"type": "ack"}')
+            assert (await lena.receive_json_from())["type"] == "error"
+            await lena.send_json_to({"type": "ack", "id": mine.pk})
+            assert await lena.receive_json_from() == {"type": "acked", "id": mine.pk}
+
+    run(body)
+    assert Notification.objects.get(pk=mine.pk).delivered_at is not None
+
+
+def test_with_the_channel_layer_down_notifications_commit_and_wait_in_the_backlog(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("channel layer unreachable")
+
+    case = report(cast)
+    with monkeypatch.context() as patch:
+        patch.setattr(get_channel_layer(), "group_send", down)
+        row = overdue(cast, cast.lena, case=case)
+    assert Notification.objects.filter(pk=row.pk, user=cast.lena, delivered_at__isnull=True).exists()
+    headers = session_headers(cast.lena)
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            assert await backlog_ids(lena) == [row.pk]
+
+    run(body)

@@ -1,0 +1,215 @@
+"""The deadline sweep (design §6): yellow card at warn_at, red card at due_at, escalation
+to the supervisors of the unit above at escalate_at. Each step once per deadline.
+
+The work queue is `Deadline.next_action_at` under a partial index: a sweep reads only the
+deadlines whose next step has come. Batches are claimed with FOR UPDATE SKIP LOCKED on
+PostgreSQL (SQLite's IMMEDIATE transactions queue the sweepers instead), and the marks,
+the audit events and the notifications of a batch commit together; the push follows the
+commit. A second sweeper, or the same one run again, finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from cases.models import Case, CaseEvent, Membership, Role
+from notifications.models import Notification
+from notifications.services import send
+
+from .calendar import WorkingCalendar, get_calendar
+from .models import LADDER, Deadline, Step
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+LEVELS = {Step.WARNING: Notification.Level.WARNING, Step.OVERDUE: Notification.Level.OVERDUE,
+          Step.ESCALATION: Notification.Level.ESCALATED}
+
+
+@dataclass
+class SweepReport:
+    steps: Counter = field(default_factory=Counter)
+    deferred: int = 0
+    notifications: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.steps[Step.WARNING]} warnings, {self.steps[Step.OVERDUE]} overdue, "
+            f"{self.steps[Step.ESCALATION]} escalations, {self.deferred} warnings deferred to office hours, "
+            f"{self.notifications} notifications"
+        )
+
+
+def office_hours() -> tuple[time, time]:
+    start, end = settings.OFFICE_HOURS.split("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+
+def next_office_time(moment: datetime, calendar: WorkingCalendar) -> datetime:
+    """`moment` itself if it falls in office hours on a working day, else the start of
+    the next working morning (调休 Saturdays included, holidays skipped)."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    local = timezone.localtime(moment, tz)
+    opens, closes = office_hours()
+    day = local.date()
+    if calendar.is_working(day) and opens <= local.time() < closes:
+        return moment
+    if local.time() >= closes or not calendar.is_working(day):
+        day += timedelta(days=1)
+    return datetime.combine(calendar.next_working_day(day), opens, tzinfo=tz)
+
+
+def sweep(now: datetime | None = None, *, batch: int = BATCH) -> SweepReport:
+    """Take every step that has come by `now`; return what was done."""
+    now = now or timezone.now()
+    report = SweepReport()
+    with translation.override(settings.LANGUAGE_CODE):
+        while _sweep_batch(now, batch, report) == batch:
+            pass
+    return report
+
+
+def work_queue(now: datetime, batch: int) -> Any:
+    """The deadlines whose next step has come, oldest first, claimed so that a second
+    sweeper skips them rather than waits; it reads the partial index deadline_sweep_queue."""
+    return (
+        Deadline.objects.filter(met_at__isnull=True, next_action_at__isnull=False, next_action_at__lte=now)
+        .order_by("next_action_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("case__responsible_unit")[:batch]
+    )
+
+
+def _sweep_batch(now: datetime, batch: int, report: SweepReport) -> int:
+    calendar = get_calendar()
+    with transaction.atomic():
+        due = list(work_queue(now, batch))
+        if not due:
+            return 0
+        taken: list[tuple[Deadline, str]] = []
+        for deadline in due:
+            step = _advance(deadline, now, calendar)
+            if step is None:
+                report.deferred += 1
+            else:
+                taken.append((deadline, step))
+                report.steps[step] += 1
+        Deadline.objects.bulk_update(due, ["warned_at", "breached_at", "escalated_at", "next_action_at"])
+        CaseEvent.objects.bulk_create(
+            CaseEvent(
+                case_id=d.case_id, kind=f"deadline_{step}", from_stage=d.case.stage, to_stage=d.case.stage,
+                actor=None, at=now, data={"deadline": d.pk, "kind": d.kind, "due_at": d.due_at.isoformat()},
+            )
+            for d, step in taken
+        )
+        report.notifications += len(send(_notifications(taken, now)))
+    return len(due)
+
+
+def _advance(deadline: Deadline, now: datetime, calendar: WorkingCalendar) -> str | None:
+    """Mark every step that has come; return the highest, the one people hear of. A
+    warning alone that comes outside office hours waits for the next working morning,
+    unless the case is of major risk."""
+    passed = [(step, mark) for step, when, mark in LADDER if getattr(deadline, mark) is None
+              and getattr(deadline, when) <= now]
+    if not passed:  # next_action_at was ahead of the ladder (a deferral); look again
+        pending = deadline.pending_step()
+        deadline.next_action_at = pending[1] if pending else None
+        return None
+    if [s for s, _ in passed] == [Step.WARNING] and deadline.case.risk != Case.Risk.MAJOR:
+        opening = next_office_time(now, calendar)
+        if opening > now:
+            deadline.next_action_at = opening
+            return None
+    for _step, mark in passed:
+        setattr(deadline, mark, now)
+    pending = deadline.pending_step()
+    deadline.next_action_at = pending[1] if pending else None
+    return passed[-1][0]
+
+
+def _notifications(taken: list[tuple[Deadline, str]], now: datetime) -> list[Notification]:
+    """One row per recipient: the responsible unit's officers, the lead department's
+    liaisons, the assignee, and on escalation the supervisors of the unit above."""
+    units: set[int] = set()
+    for d, step in taken:
+        units.add(d.case.responsible_unit_id)
+        if d.case.lead_department_id:
+            units.add(d.case.lead_department_id)
+        if step == Step.ESCALATION and d.case.responsible_unit.parent_id:
+            units.add(d.case.responsible_unit.parent_id)
+    members: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for unit_id, role, user_id in Membership.objects.filter(
+        unit_id__in=units, role__in=[Role.OFFICER, Role.LIAISON, Role.SUPERVISOR], user__is_active=True
+    ).values_list("unit_id", "role", "user_id"):
+        members[(unit_id, role)].add(user_id)
+    rows = []
+    for d, step in taken:
+        case = d.case
+        users = set(members[(case.responsible_unit_id, Role.OFFICER)])
+        if case.lead_department_id:
+            users |= members[(case.lead_department_id, Role.LIAISON)]
+        if case.assignee_id:
+            users.add(case.assignee_id)
+        if step == Step.ESCALATION and case.responsible_unit.parent_id:
+            users |= members[(case.responsible_unit.parent_id, Role.SUPERVISOR)]
+        text = alert_text(d, step)
+        rows += [
+            Notification(user_id=u, kind=step, level=LEVELS[step], text=text, case=case, deadline=d, created_at=now)
+            for u in sorted(users)
+        ]
+    return rows
+
+
+def alert_text(deadline: Deadline, step: str) -> str:
+    case = deadline.case
+    params = {
+        "number": case.number,
+        "title": case.title,
+        "deadline": deadline.get_kind_display(),
+        "due": timezone.localtime(deadline.due_at, ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M"),
+        "basis": deadline.legal_basis or _("local rule"),
+    }
+    if step == Step.WARNING:
+        return _("Yellow card: %(deadline)s of case %(number)s “%(title)s” is due %(due)s (basis: %(basis)s).") % params
+    if step == Step.OVERDUE:
+        return _("Red card: %(deadline)s of case %(number)s “%(title)s” was due %(due)s and is overdue "
+                 "(basis: %(basis)s).") % params
+    return _("Escalated for supervision: %(deadline)s of case %(number)s “%(title)s” has been overdue since "
+             "%(due)s (basis: %(basis)s).") % params
+
+
+async def sweep_forever(interval: float) -> None:
+    """The embedded server's sweep: every `interval` seconds, driven from the server's
+    own event loop so its pushes reach the in-memory channel layer. The sweep itself runs
+    in a worker thread (not the one serving requests); a failing sweep is logged and
+    tried again at the next tick."""
+    from asgiref.sync import sync_to_async
+
+    while True:
+        try:
+            report = await sync_to_async(_sweep_in_worker, thread_sensitive=False)()
+            if report.steps or report.deferred:
+                log.info("sweep: %s", report)
+        except Exception:
+            log.exception("sweep failed; trying again in %s s", interval)
+        await asyncio.sleep(interval)
+
+
+def _sweep_in_worker() -> SweepReport:
+    close_old_connections()  # a worker thread keeps its connection between ticks
+    try:
+        return sweep()
+    finally:
+        close_old_connections()
