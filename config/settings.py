@@ -7,6 +7,7 @@ layer; DATABASE_URL and REDIS_URL move it to PostgreSQL and Redis.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -184,6 +185,8 @@ SWEEP_INTERVAL = envint("SWEEP_INTERVAL", 60)
 # Yellow-card warnings that fall outside these hours on a working day wait for the next
 # working morning; overdue, escalation and major-risk alerts go at once.
 OFFICE_HOURS = os.environ.get("OFFICE_HOURS", "08:30-17:30")
+if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", OFFICE_HOURS):
+    raise ImproperlyConfigured(f"OFFICE_HOURS must look like 08:30-17:30, not {OFFICE_HOURS!r}")
 
 # Deadline profile used when a unit names none (see workflow.models.RuleProfile).
 DEFAULT_RULE_PROFILE = os.environ.get("DEFAULT_RULE_PROFILE", "national")

@@ -220,3 +220,25 @@ def test_counts_are_per_recipient_and_step(cast):
     sweep(local(2026, 3, 10, 9))
     counts = Counter(Notification.objects.filter(kind="overdue").values_list("user__username", flat=True))
     assert counts == {"olga": 3, "lena": 3, "mia": 3}
+
+
+def test_a_looping_sweeper_survives_a_failed_sweep(monkeypatch):
+    import workflow.management.commands.sweep_deadlines as command
+
+    calls: list[int] = []
+
+    def flaky(moment: Any) -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database restarting")
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # ends the loop for the test
+        return "0 warnings"
+
+    monkeypatch.setattr(command, "sweep", flaky)
+    monkeypatch.setattr(command.time, "sleep", lambda s: None)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(KeyboardInterrupt):
+        call_command("sweep_deadlines", "--loop", "1", stdout=out, stderr=err)
+    assert "sweep failed" in err.getvalue() and "database restarting" in err.getvalue()
+    assert "sweep: 0 warnings" in out.getvalue() and len(calls) == 3

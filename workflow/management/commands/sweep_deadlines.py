@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
 from django.utils import timezone
 
 from workflow.sweep import sweep
@@ -38,9 +39,15 @@ class Command(BaseCommand):
             raise CommandError("--loop needs a positive number of seconds")
         while True:
             moment = now or timezone.now()
-            report = sweep(moment)
             stamp = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M:%S")
-            self.stdout.write(f"{stamp} sweep: {report}")
             if interval is None:
+                self.stdout.write(f"{stamp} sweep: {sweep(moment)}")
                 return
+            try:
+                self.stdout.write(f"{stamp} sweep: {sweep(moment)}")
+            except Exception as exc:
+                # A looping sweeper outlives a database restart or a lost race: what this
+                # batch did not commit, the next tick (or another sweeper) takes.
+                self.stderr.write(f"{stamp} sweep failed, trying again in {interval} s: {exc!r}")
+            close_old_connections()  # a long-lived loop must not hold a broken connection
             time.sleep(interval)
