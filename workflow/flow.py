@@ -174,12 +174,9 @@ class CaseFlow:
         below = OrgUnit.objects.get(pk=escalation.data["from_unit"])
         self.event_data.update(from_unit=self.case.responsible_unit_id, to_unit=below.pk)
         self.case.responsible_unit = below
-        recipients = members(below, Role.OFFICER)
-        if self.case.assignee_id:
-            recipients = recipients | get_user_model().objects.filter(pk=self.case.assignee_id)
         self.notices.append(
             Notice(
-                recipients.distinct(),
+                self._officers_and_assignee(below),
                 "assignment",
                 _("Case %(number)s “%(title)s” was sent back to your unit with instructions: %(instructions)s")
                 % {"number": self.case.number, "title": self.case.title, "instructions": data["instructions"]},
@@ -337,12 +334,9 @@ class CaseFlow:
             instructions=data["instructions"],
         )
         self.event_data.update(order=order.pk, due_at=opened[0].due_at.isoformat())
-        recipients = members(self.case.responsible_unit, Role.OFFICER)
-        if self.case.assignee_id:
-            recipients = recipients | get_user_model().objects.filter(pk=self.case.assignee_id)
         self.notices.append(
             Notice(
-                recipients.distinct(),
+                self._officers_and_assignee(self.case.responsible_unit),
                 "supervision",
                 _("Supervision order on case %(number)s “%(title)s”, answer by %(due)s: %(instructions)s")
                 % {"number": self.case.number, "title": self.case.title, "instructions": data["instructions"],
@@ -386,6 +380,13 @@ class CaseFlow:
             order.deadline.save(update_fields=["met_at"])
 
     # Helpers of the transitions above.
+
+    def _officers_and_assignee(self, unit: OrgUnit) -> Any:
+        """Who is handed work on the case: the unit's officers and the assignee."""
+        recipients = members(unit, Role.OFFICER)
+        if self.case.assignee_id:
+            recipients = recipients | get_user_model().objects.filter(pk=self.case.assignee_id)
+        return recipients.distinct()
 
     def _close(self, closure: str) -> None:
         self.case.closure = closure
