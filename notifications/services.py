@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from collections.abc import Iterable
@@ -50,6 +51,11 @@ def alert_message(row: Notification) -> dict[str, Any]:
     }
 
 
+# Pushes in flight at once. channels-redis keeps a small connection pool per layer; with
+# no cap a sweep's thousands of sends exhaust it and most are dropped.
+PUSH_CONCURRENCY = 16
+
+
 def push(rows: list[Notification]) -> None:
     """Send each notification to its user's group. A courtesy: the rows are committed
     already, and a client that misses a push reads the backlog when it reconnects."""
@@ -59,8 +65,19 @@ def push(rows: list[Notification]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for row in rows:
-        try:
-            async_to_sync(layer.group_send)(group_name(row.user_id), alert_message(row))
-        except Exception:  # the layer being down must not fail the caller after commit
-            log.warning("push of notification %s failed; it stays in the backlog", row.pk, exc_info=True)
+    # One event loop for the whole batch: a loop (and so a Redis connection) per send
+    # cost milliseconds each and held the last alert of a sweep back by seconds.
+    async_to_sync(_send_all)(layer, [(group_name(row.user_id), alert_message(row)) for row in rows])
+
+
+async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    gate = asyncio.Semaphore(PUSH_CONCURRENCY)
+
+    async def send_one(group: str, message: dict[str, Any]) -> None:
+        async with gate:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # the layer being down must not fail the caller after commit
+                log.warning("push of notification %s failed; it stays in the backlog", message["id"], exc_info=True)
+
+    await asyncio.gather(*(send_one(group, message) for group, message in messages))

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -28,11 +29,14 @@ from notifications.models import Notification
 from notifications.services import send
 
 from .calendar import WorkingCalendar, get_calendar
-from .models import LADDER, Deadline, Step
+from .models import LADDER, Deadline, DeadlineKind, Step
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+# Deadlines claimed per transaction. Each batch's alerts are pushed when it commits, so a
+# smaller batch gets the first alerts out sooner after a backlog; 200 keeps the
+# statements per deadline low as well.
+BATCH = 100
 LEVELS = {Step.WARNING: Notification.Level.WARNING, Step.OVERDUE: Notification.Level.OVERDUE,
           Step.ESCALATION: Notification.Level.ESCALATED}
 
@@ -98,14 +102,22 @@ def _sweep_batch(now: datetime, batch: int, report: SweepReport) -> int:
         if not due:
             return 0
         taken: list[tuple[Deadline, str]] = []
+        # Deadlines that get the same marks and the same next time share one UPDATE: a
+        # few statements per batch, where a row-by-row bulk_update builds one huge one.
+        writes: dict[tuple[tuple[str, ...], Any], list[int]] = defaultdict(list)
         for deadline in due:
-            step = _advance(deadline, now, calendar)
+            step, marks, following = _advance(deadline, now, calendar)
+            writes[(marks, following)].append(deadline.pk)
             if step is None:
-                report.deferred += 1
+                report.deferred += bool(not marks and isinstance(following, datetime))
             else:
                 taken.append((deadline, step))
                 report.steps[step] += 1
-        Deadline.objects.bulk_update(due, ["warned_at", "breached_at", "escalated_at", "next_action_at"])
+        for (marks, following), ids in writes.items():
+            Deadline.objects.filter(pk__in=ids).update(
+                next_action_at=F(following) if isinstance(following, str) else following,
+                **{mark: now for mark in marks},
+            )
         CaseEvent.objects.bulk_create(
             CaseEvent(
                 case_id=d.case_id, kind=f"deadline_{step}", from_stage=d.case.stage, to_stage=d.case.stage,
@@ -117,26 +129,22 @@ def _sweep_batch(now: datetime, batch: int, report: SweepReport) -> int:
     return len(due)
 
 
-def _advance(deadline: Deadline, now: datetime, calendar: WorkingCalendar) -> str | None:
-    """Mark every step that has come; return the highest, the one people hear of. A
-    warning alone that comes outside office hours waits for the next working morning,
-    unless the case is of major risk."""
-    passed = [(step, mark) for step, when, mark in LADDER if getattr(deadline, mark) is None
-              and getattr(deadline, when) <= now]
-    if not passed:  # next_action_at was ahead of the ladder (a deferral); look again
-        pending = deadline.pending_step()
-        deadline.next_action_at = pending[1] if pending else None
-        return None
-    if [s for s, _ in passed] == [Step.WARNING] and deadline.case.risk != Case.Risk.MAJOR:
+def _advance(deadline: Deadline, now: datetime, calendar: WorkingCalendar) -> tuple[str | None, tuple[str, ...], Any]:
+    """Which steps have come: (the highest, the one people hear of; the fields that mark
+    them taken; when to look next — the time field of the first step left, a moment, or
+    None). A warning alone that comes outside office hours waits for the next working
+    morning, unless the case is of major risk."""
+    passed = [(step, mark) for step, when, mark in LADDER
+              if getattr(deadline, mark) is None and getattr(deadline, when) <= now]
+    if passed and [s for s, _ in passed] == [Step.WARNING] and deadline.case.risk != Case.Risk.MAJOR:
         opening = next_office_time(now, calendar)
         if opening > now:
-            deadline.next_action_at = opening
-            return None
-    for _step, mark in passed:
+            return None, (), opening
+    marks = tuple(mark for _, mark in passed)
+    for mark in marks:
         setattr(deadline, mark, now)
-    pending = deadline.pending_step()
-    deadline.next_action_at = pending[1] if pending else None
-    return passed[-1][0]
+    following = next((when for _, when, mark in LADDER if getattr(deadline, mark) is None), None)
+    return (passed[-1][0] if passed else None), marks, following
 
 
 def _notifications(taken: list[tuple[Deadline, str]], now: datetime) -> list[Notification]:
@@ -154,6 +162,7 @@ def _notifications(taken: list[tuple[Deadline, str]], now: datetime) -> list[Not
         unit_id__in=units, role__in=[Role.OFFICER, Role.LIAISON, Role.SUPERVISOR], user__is_active=True
     ).values_list("unit_id", "role", "user_id"):
         members[(unit_id, role)].add(user_id)
+    kind_labels = {kind: str(label) for kind, label in DeadlineKind.choices}
     rows = []
     for d, step in taken:
         case = d.case
@@ -164,7 +173,7 @@ def _notifications(taken: list[tuple[Deadline, str]], now: datetime) -> list[Not
             users.add(case.assignee_id)
         if step == Step.ESCALATION and case.responsible_unit.parent_id:
             users |= members[(case.responsible_unit.parent_id, Role.SUPERVISOR)]
-        text = alert_text(d, step)
+        text = alert_text(d, step, kind_labels)
         rows += [
             Notification(user_id=u, kind=step, level=LEVELS[step], text=text, case=case, deadline=d, created_at=now)
             for u in sorted(users)
@@ -172,12 +181,12 @@ def _notifications(taken: list[tuple[Deadline, str]], now: datetime) -> list[Not
     return rows
 
 
-def alert_text(deadline: Deadline, step: str) -> str:
+def alert_text(deadline: Deadline, step: str, kind_labels: dict[str, str]) -> str:
     case = deadline.case
     params = {
         "number": case.number,
         "title": case.title,
-        "deadline": deadline.get_kind_display(),
+        "deadline": kind_labels.get(deadline.kind, deadline.kind),
         "due": timezone.localtime(deadline.due_at, ZoneInfo(settings.TIME_ZONE)).strftime("%Y-%m-%d %H:%M"),
         "basis": deadline.legal_basis or _("local rule"),
     }
