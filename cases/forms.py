@@ -46,8 +46,17 @@ class IntakeForm(forms.ModelForm):
             "is_repeat",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A grid app may leave these out: a dispute is of general risk and one person
+        # until someone says otherwise.
+        self.fields["risk"].required = False
+        self.fields["people_involved"].required = False
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        data["risk"] = data.get("risk") or Case.Risk.GENERAL
+        data["people_involved"] = data.get("people_involved") or 1
         village, responsible = data.get("village"), data.get("responsible_unit")
         if responsible is None:
             if village is None:

@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "cases",
     "workflow",
     "notifications",
@@ -179,6 +182,37 @@ def _channel_layers() -> dict:
 
 
 CHANNEL_LAYERS = _channel_layers()
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "cases.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "tiaochu API",
+    "DESCRIPTION": "Disputes (矛盾纠纷) and petitions (信访) for grid apps and the platforms above.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Government intranets have no internet: the docs' assets are served from here.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Failed token logins allowed per username and per client address in LOGIN_FAILURE_WINDOW
+# seconds before further attempts are refused (429) until the window passes.
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW = envint("LOGIN_FAILURE_WINDOW", 900)
 
 # Seconds between deadline sweeps inside the embedded server (0: none, sweep elsewhere).
 SWEEP_INTERVAL = envint("SWEEP_INTERVAL", 60)

@@ -1,0 +1,42 @@
+"""Every API error as JSON with a code and a clear message; nothing is changed when one
+is returned (the service raises before anything is written, inside its transaction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from workflow.errors import CaseOperationError, InvalidData, WrongStage
+
+
+def case_error_response(error: CaseOperationError) -> Response:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if isinstance(error, InvalidData):
+        body["errors"] = error.errors
+    if isinstance(error, WrongStage):
+        body["stage"] = error.details["stage"]
+    return Response(body, status=error.status)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, CaseOperationError):
+        return case_error_response(exc)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(_("Not found."))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"code": "invalid", "message": _("The data is not valid."), "errors": response.data}
+    elif isinstance(exc, exceptions.APIException):
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        response.data = {"code": exc.get_codes() if isinstance(exc.get_codes(), str) else "error",
+                         "message": str(detail)}
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in response:
+        response["Retry-After"] = "60"
+    return response

@@ -1,0 +1,244 @@
+"""REST API v1 (design §9). Every write goes through workflow.services, exactly as the
+pages do; every read of cases through Case.objects.visible_to(user), so a case out of
+reach is a 404 here as everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.contrib.auth import authenticate
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Exists, Min, OuterRef, Q
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ParseError, Throttled
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notifications.models import Notification
+from workflow import services
+from workflow.flow import operations
+from workflow.models import Deadline
+from workflow.permissions import REPORTING_ROLES, grants_for
+
+from ..models import Case, CaseEvent, Category, Membership, OrgUnit, Role, Source
+from . import serializers as s
+
+ERRORS = {400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer, 409: s.ErrorSerializer}
+
+
+def open_overdue(now: Any) -> Any:
+    return Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True, due_at__lt=now)
+
+
+class CaseFilter(django_filters.FilterSet):
+    unit = django_filters.NumberFilter(field_name="responsible_unit_id", label="responsible unit id")
+    village = django_filters.NumberFilter(field_name="village_id")
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="has an open deadline past due")
+    due_before = django_filters.IsoDateTimeFilter(method="filter_due_before",
+                                                  label="has an open deadline due before this moment")
+
+    class Meta:
+        model = Case
+        fields = ["stage", "kind", "category", "risk", "source"]
+
+    def filter_overdue(self, queryset: Any, name: str, value: bool) -> Any:
+        return queryset.filter(overdue=value)
+
+    def filter_due_before(self, queryset: Any, name: str, value: Any) -> Any:
+        return queryset.filter(Exists(Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True,
+                                                              due_at__lt=value)))
+
+
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  viewsets.GenericViewSet):
+    queryset = Case.objects.none()  # for the schema; get_queryset holds what the user may see
+    filterset_class = CaseFilter
+    ordering_fields = ["reported_at", "next_due_at", "number", "risk", "stage"]
+    ordering = ["-reported_at"]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Case.objects.none()
+        # Queries do not grow with the page: units come joined, deadlines aggregated.
+        return (
+            Case.objects.visible_to(self.request.user)
+            .select_related("village", "responsible_unit", "lead_department")
+            .annotate(
+                next_due_at=Min("deadlines__due_at", filter=Q(deadlines__met_at__isnull=True)),
+                overdue=Exists(open_overdue(timezone.now())),
+            )
+        )
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "list":
+            return s.CaseListSerializer
+        if self.action == "create":
+            return s.CaseCreateSerializer
+        return s.CaseDetailSerializer
+
+    def detail_response(self, case: Case, status_code: int = status.HTTP_200_OK) -> Response:
+        case = self.get_queryset().prefetch_related("parties").get(pk=case.pk)
+        context = {
+            "request": self.request,
+            "grants": grants_for(self.request.user, case),
+            "open_deadlines": list(Deadline.objects.open().filter(case=case).order_by("due_at")),
+            "operations": services.available_operations(case, self.request.user),
+        }
+        return Response(s.CaseDetailSerializer(case, context=context).data, status=status_code)
+
+    @extend_schema(responses={200: s.CaseDetailSerializer, 404: s.ErrorSerializer})
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.detail_response(self.get_object())
+
+    @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseDetailSerializer, **ERRORS})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Register a case (登记), with the same validation as the intake page."""
+        shape = s.CaseCreateSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        data = {k: v for k, v in request.data.items() if k != "parties"}
+        case = services.report_case(actor=request.user, data=data, parties=list(request.data["parties"]))
+        return self.detail_response(case, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, enum=sorted(operations()))],
+        responses={200: s.CaseDetailSerializer, **ERRORS},
+        description="Apply an operation of the state machine; the body holds its data (see `operations` "
+        "on the case for the fields each one requires). 409 when the case is in another stage.",
+    )
+    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[a-z_]+)")
+    def transitions(self, request: Request, pk: str, name: str) -> Response:
+        if not isinstance(request.data, dict):
+            raise ParseError(_("The body must be a JSON object with the operation's data."))
+        case = services.transition(_case_id(pk), name, actor=request.user, data=dict(request.data))
+        return self.detail_response(case)
+
+    @extend_schema(responses={200: s.EventSerializer(many=True), 404: s.ErrorSerializer})
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str) -> Response:
+        case = get_object_or_404(Case.objects.visible_to(request.user), pk=_case_id(pk))
+        page = self.paginate_queryset(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "pk"))
+        return self.get_paginated_response(s.EventSerializer(page, many=True).data)
+
+    def get_object(self) -> Case:
+        return get_object_or_404(self.get_queryset(), pk=_case_id(self.kwargs["pk"]))
+
+
+def _case_id(value: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound(_("No such case.")) from None
+
+
+class NotificationFilter(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="only unread")
+    after = django_filters.NumberFilter(field_name="id", lookup_expr="gt", label="only ids above this")
+
+    class Meta:
+        model = Notification
+        fields = ["level"]
+
+
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.NotificationSerializer
+    filterset_class = NotificationFilter
+    queryset = Notification.objects.none()  # for the schema; get_queryset holds the user's
+    ordering_fields = ["id", "created_at"]
+    ordering = ["-id"]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        return Notification.objects.filter(user=self.request.user)
+
+    @extend_schema(request=None, responses={200: s.NotificationSerializer, 404: s.ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str) -> Response:
+        try:
+            notification = self.get_queryset().get(pk=int(pk))
+        except (ValueError, Notification.DoesNotExist):
+            raise NotFound(_("No such notification of yours.")) from None
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+        return Response(s.NotificationSerializer(notification).data)
+
+
+class ReferenceView(APIView):
+    choices: Any = None
+
+    @extend_schema(responses={200: s.ChoiceSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response([{"value": value, "label": str(label)} for value, label in self.choices])
+
+
+class CategoriesView(ReferenceView):
+    choices = Category.choices
+
+
+class SourcesView(ReferenceView):
+    choices = Source.choices
+
+
+class ReportingUnitsView(APIView):
+    """The villages and units this user may register cases for: their own village, or
+    any unit beneath where they are an officer or supervisor."""
+
+    @extend_schema(responses={200: s.UnitRefSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        memberships = Membership.objects.filter(user=request.user, role__in=REPORTING_ROLES).select_related("unit")
+        reach = Q(pk__in=[m.unit_id for m in memberships if m.unit.level == OrgUnit.Level.VILLAGE])
+        for m in memberships:
+            if m.role in (Role.OFFICER, Role.SUPERVISOR):
+                reach |= Q(path__startswith=m.unit.path)
+        units = OrgUnit.objects.filter(reach).exclude(level=OrgUnit.Level.DEPARTMENT) if memberships else []
+        return Response(s.UnitRefSerializer(units, many=True).data)
+
+
+class TokenView(APIView):
+    """Token login for apps. Failed attempts are counted per username and per client
+    address; past LOGIN_FAILURE_LIMIT in LOGIN_FAILURE_WINDOW seconds further attempts
+    are refused with 429, so passwords cannot be guessed at speed."""
+
+    def get_permissions(self) -> list[Any]:
+        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, 400: s.ErrorSerializer,
+                                                                 429: s.ErrorSerializer})
+    def post(self, request: Request) -> Response:
+        form = s.TokenRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        keys = [f"login-fail:user:{form.validated_data['username']}",
+                f"login-fail:addr:{request.META.get('REMOTE_ADDR', '')}"]
+        if any(cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT for key in keys):
+            raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW,
+                            detail=_("Too many failed logins; try again later."))
+        user = authenticate(request, username=form.validated_data["username"],
+                            password=form.validated_data["password"])
+        if user is None:
+            for key in keys:
+                cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW)
+                cache.incr(key)
+            return Response({"code": "invalid_credentials", "message": _("Wrong username or password.")},
+                            status=status.HTTP_400_BAD_REQUEST)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Log out: the token stops working."""
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
