@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.contrib.auth import authenticate
 from django.conf import settings
 from django.core.cache import cache
@@ -41,10 +42,49 @@ def open_overdue(now: Any) -> Any:
     return Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True, due_at__lt=now)
 
 
+MAX_ID = 2**63 - 1
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0); anything else is a 400, where django-filter's own boolean
+    filter quietly ignores a value it does not understand."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if str(value).lower() in ("true", "1"):
+            return True
+        if str(value).lower() in ("false", "0"):
+            return False
+        raise forms.ValidationError(_("Enter true or false."), code="invalid")
+
+
+class BoolFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
+class IdFilter(django_filters.Filter):
+    """An id: a whole number the database can hold (a huge one overflows SQLite)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=0, max_value=MAX_ID, **kwargs)
+
+
+def with_listing(cases: Any) -> Any:
+    """What list and detail show besides the row; the queries do not grow with the page:
+    units come joined, deadlines aggregated."""
+    return cases.select_related("village", "responsible_unit", "lead_department").annotate(
+        next_due_at=Min("deadlines__due_at", filter=Q(deadlines__met_at__isnull=True)),
+        overdue=Exists(open_overdue(timezone.now())),
+    )
+
+
 class CaseFilter(django_filters.FilterSet):
-    unit = django_filters.NumberFilter(field_name="responsible_unit_id", label="responsible unit id")
-    village = django_filters.NumberFilter(field_name="village_id")
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label="has an open deadline past due")
+    unit = IdFilter(field_name="responsible_unit_id", label="responsible unit id")
+    village = IdFilter(field_name="village_id", label="village id")
+    overdue = BoolFilter(method="filter_overdue", label="has an open deadline past due")
     due_before = django_filters.IsoDateTimeFilter(method="filter_due_before",
                                                   label="has an open deadline due before this moment")
 
@@ -70,15 +110,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Case.objects.none()
-        # Queries do not grow with the page: units come joined, deadlines aggregated.
-        return (
-            Case.objects.visible_to(self.request.user)
-            .select_related("village", "responsible_unit", "lead_department")
-            .annotate(
-                next_due_at=Min("deadlines__due_at", filter=Q(deadlines__met_at__isnull=True)),
-                overdue=Exists(open_overdue(timezone.now())),
-            )
-        )
+        return with_listing(Case.objects.visible_to(self.request.user))
 
     def get_serializer_class(self) -> Any:
         if self.action == "list":
@@ -88,7 +120,10 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return s.CaseDetailSerializer
 
     def detail_response(self, case: Case, status_code: int = status.HTTP_200_OK) -> Response:
-        case = self.get_queryset().prefetch_related("parties").get(pk=case.pk)
+        # Not through visible_to: an operation may take the case out of the actor's reach
+        # (an escalation out of a unit without a village); the answer still describes
+        # the result of their own action, with nothing they may not see (grants decide).
+        case = with_listing(Case.objects).prefetch_related("parties").get(pk=case.pk)
         context = {
             "request": self.request,
             "grants": grants_for(self.request.user, case),
@@ -107,7 +142,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         shape = s.CaseCreateSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         data = {k: v for k, v in request.data.items() if k != "parties"}
-        case = services.report_case(actor=request.user, data=data, parties=list(request.data["parties"]))
+        case = services.report_case(actor=request.user, data=data, parties=list(shape.initial_data["parties"]))
         return self.detail_response(case, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -143,8 +178,8 @@ def _case_id(value: str) -> int:
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="only unread")
-    after = django_filters.NumberFilter(field_name="id", lookup_expr="gt", label="only ids above this")
+    unread = BoolFilter(field_name="read_at", lookup_expr="isnull", label="only unread")
+    after = IdFilter(field_name="id", lookup_expr="gt", label="only ids above this")
 
     class Meta:
         model = Notification
