@@ -166,7 +166,8 @@ def test_each_listed_case_shows_its_row_in_the_database(cast, spread):
         assert when(row["next_due_at"]) == (open_dues[0] if open_dues else None)
         assert row["overdue"] == any(due < now for due in open_dues)
     # Newest first unless asked otherwise.
-    assert ids(response) == list(Case.objects.visible_to(cast.carl).order_by("-reported_at").values_list("pk", flat=True))
+    newest_first = Case.objects.visible_to(cast.carl).order_by("-reported_at")
+    assert ids(response) == list(newest_first.values_list("pk", flat=True))
 
 
 @pytest.mark.parametrize(
@@ -382,7 +383,8 @@ def test_creating_a_case_registers_it_with_its_parties_and_a_report_event_by_the
         == sorted((p["name"], p["role"], p["id_number"], p["phone"]) for p in PARTIES)
     event = CaseEvent.objects.get(case=case)
     assert (event.kind, event.actor_id, event.to_stage) == ("report", cast.alice.pk, "reported")
-    assert [d["id"] for d in body["deadlines"]] == list(Deadline.objects.open().filter(case=case).values_list("pk", flat=True))
+    opened = Deadline.objects.open().filter(case=case).order_by("due_at")
+    assert [d["id"] for d in body["deadlines"]] == list(opened.values_list("pk", flat=True))
     assert body["deadlines"]
 
 
@@ -754,6 +756,58 @@ def test_the_schema_is_openapi_3_with_every_path(cast):
     assert {"400", "403", "404", "409"} <= set(transition["responses"])
 
 
+def published_schema() -> dict[str, Any]:
+    return yaml.safe_load(APIClient().get(f"{API}/schema/").content)
+
+
+def documented_parameters(path: str, method: str = "get") -> dict[str, dict[str, Any]]:
+    operation = published_schema()["paths"][path][method]
+    return {p["name"]: p.get("schema", {}) for p in operation.get("parameters", [])}
+
+
+SCHEMA_S7 = "schema S7: a filter is documented with another type than the API accepts; see the report"
+
+
+@pytest.mark.parametrize(
+    "path, name, expected",
+    [
+        ("/api/v1/cases/", "overdue", {"type": "boolean"}),
+        ("/api/v1/cases/", "unit", {"type": "integer"}),
+        ("/api/v1/cases/", "village", {"type": "integer"}),
+        pytest.param("/api/v1/cases/", "due_before", {"type": "string", "format": "date-time"},
+                     marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=SCHEMA_S7)),
+        pytest.param("/api/v1/notifications/", "unread", {"type": "boolean"},
+                     marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=SCHEMA_S7)),
+        ("/api/v1/notifications/", "after", {"type": "integer"}),
+    ],
+    ids=["cases overdue", "cases unit", "cases village", "cases due_before", "notifications unread",
+         "notifications after"],
+)
+def test_each_filter_is_documented_with_the_type_the_api_accepts(cast, path, name, expected):
+    documented = documented_parameters(path)[name]
+    assert {key: documented.get(key) for key in expected} == expected, documented
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="schema S4: the events list documents the case list's filters, which it ignores")
+def test_the_events_list_documents_only_its_own_parameters(cast):
+    assert set(documented_parameters("/api/v1/cases/{id}/events/")) == {"id", "page"}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="schema S8: 401 everywhere, and 400/404 on the lists, are answered but not documented")
+def test_every_error_status_the_api_answers_is_documented(cast):
+    missing = []
+    for path, operations in published_schema()["paths"].items():
+        for method, operation in operations.items():
+            anonymous_allowed = {} in operation.get("security", [])
+            expected = set() if anonymous_allowed else {"401"}
+            if method == "get" and path in ("/api/v1/cases/", "/api/v1/notifications/"):
+                expected |= {"400", "404"}  # an invalid filter value; a page past the end
+            missing += [f"{method.upper()} {path} {code}" for code in sorted(expected - set(operation["responses"]))]
+    assert missing == []
+
+
 def test_the_docs_page_uses_only_local_assets(cast):
     response = APIClient().get(f"{API}/docs/")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
@@ -762,7 +816,7 @@ def test_the_docs_page_uses_only_local_assets(cast):
     assert len(assets) >= 3, assets
     assert not re.search(r"""\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
     for asset in assets:
-        assert asset.startswith(settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/" + settings.STATIC_URL)
+        assert asset.startswith("/" + settings.STATIC_URL.lstrip("/"))
         assert finders.find(asset.split("/static/", 1)[1]), asset
     assert f"{API}/schema/" in page
 

@@ -25,7 +25,7 @@ class UnitRefSerializer(serializers.ModelSerializer):
 
 
 class CaseListSerializer(serializers.ModelSerializer):
-    village = UnitRefSerializer(read_only=True)
+    village = UnitRefSerializer(read_only=True, allow_null=True)
     responsible_unit = UnitRefSerializer(read_only=True)
     next_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
     overdue = serializers.BooleanField(read_only=True)
@@ -74,7 +74,10 @@ class OperationSerializer(serializers.Serializer):
 
 class CaseDetailSerializer(CaseListSerializer):
     parties = PartySerializer(many=True, read_only=True)
-    lead_department = UnitRefSerializer(read_only=True)
+    lead_department = UnitRefSerializer(read_only=True, allow_null=True)
+    # Empty until the case is a petition / closed: "" belongs to the schema's enum.
+    petition_type = serializers.ChoiceField(choices=Case.PetitionType.choices, allow_blank=True, read_only=True)
+    closure = serializers.ChoiceField(choices=Case.Closure.choices, allow_blank=True, read_only=True)
     deadlines = serializers.SerializerMethodField()
     operations = serializers.SerializerMethodField()
 
