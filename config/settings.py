@@ -210,6 +210,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cases.api.schema.document_errors",
+    ],
 }
 # Failed token logins allowed per username and per client address in LOGIN_FAILURE_WINDOW
 # seconds before further attempts are refused (429) until the window passes.

@@ -4,6 +4,7 @@ reach is a 404 here as everywhere."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import django_filters
@@ -16,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
@@ -59,6 +60,7 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError(_("Enter true or false."), code="invalid")
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class BoolFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
@@ -95,7 +97,7 @@ class CaseFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset: Any, name: str, value: bool) -> Any:
         return queryset.filter(overdue=value)
 
-    def filter_due_before(self, queryset: Any, name: str, value: Any) -> Any:
+    def filter_due_before(self, queryset: Any, name: str, value: datetime) -> Any:
         return queryset.filter(Exists(Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True,
                                                               due_at__lt=value)))
 
@@ -160,7 +162,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return self.detail_response(case)
 
     @extend_schema(responses={200: s.EventSerializer(many=True), 404: s.ErrorSerializer})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])  # the case list's filters do not apply
     def events(self, request: Request, pk: str) -> Response:
         case = get_object_or_404(Case.objects.visible_to(request.user), pk=_case_id(pk))
         page = self.paginate_queryset(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "pk"))
