@@ -114,6 +114,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             return Case.objects.none()
         return with_listing(Case.objects.visible_to(self.request.user))
 
+    def filter_queryset(self, queryset: Any) -> Any:
+        # The id last: rows sharing a stage or risk keep one order, so pages neither skip
+        # nor repeat them.
+        queryset = super().filter_queryset(queryset)
+        return queryset.order_by(*queryset.query.order_by, "pk") if self.action == "list" else queryset
+
     def get_serializer_class(self) -> Any:
         if self.action == "list":
             return s.CaseListSerializer
