@@ -1,4 +1,4 @@
-# tiaochu: make run | make test | make bench | make clean (see README.md).
+# tiaochu: make run | make test | make bench | make browser | make clean (see README.md).
 # HOST, PORT and DATABASE_URL come from the environment or the command line.
 
 HOST ?= 127.0.0.1
@@ -11,7 +11,7 @@ PY = $(VENV)/bin/python
 # Rebuilt only when pyproject.toml changes (or the venv is removed).
 INSTALLED = $(VENV)/.installed
 
-.PHONY: run test bench clean install
+.PHONY: run test bench browser clean install
 
 install: $(INSTALLED)
 
@@ -33,6 +33,20 @@ test: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m tests.bench
+
+# The browser tests (tests/e2e) drive Debian's chromium, never a browser Playwright
+# downloads, and need a CJK font for the Chinese pages and their screenshots. Installed
+# only when missing; sudo only when not root. Without the browser `make test` skips those
+# tests (outside CI).
+CHROMIUM = /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ] && dpkg-query -W -f='$${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed'; then \
+		echo "chromium and fonts-noto-cjk are installed"; \
+	else \
+		sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+	fi
 
 # Test databases only: the demo database and var/secret_key stay.
 clean:

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "cases",
     "workflow",
     "notifications",
+    # After our apps, so our templates (login, shell) override viewflow's.
+    "viewflow",
 ]
 
 MIDDLEWARE = [
@@ -85,6 +87,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # viewflow's shell: which site and application a page belongs to (menus), and the
+    # 422/303 answers Turbo needs to show a form with errors or follow a redirect.
+    "viewflow.middleware.SiteMiddleware",
+    "viewflow.middleware.HotwireTurboMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,6 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cases.web.context.desk",
             ],
         },
     },
@@ -151,6 +158,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

@@ -200,3 +200,16 @@ def can_report(actor: Any, village: OrgUnit | None, responsible_unit: OrgUnit) -
         if m.role in (Role.OFFICER, Role.SUPERVISOR) and responsible_unit.path.startswith(m.unit.path):
             return True
     return False
+
+
+def reporting_units(actor: Any) -> Any:
+    """The villages and units `actor` may register cases for (what can_report allows):
+    their own village, or any unit beneath where they are an officer or supervisor."""
+    memberships = Membership.objects.filter(user=actor, role__in=REPORTING_ROLES).select_related("unit")
+    reach = Q(pk__in=[m.unit_id for m in memberships if m.unit.level == OrgUnit.Level.VILLAGE])
+    for m in memberships:
+        if m.role in (Role.OFFICER, Role.SUPERVISOR):
+            reach |= Q(path__startswith=m.unit.path)
+    if not memberships:
+        return OrgUnit.objects.none()
+    return OrgUnit.objects.filter(reach).exclude(level=OrgUnit.Level.DEPARTMENT).order_by("path")

@@ -11,8 +11,6 @@ import django_filters
 from django import forms
 from django.contrib.auth import authenticate
 from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Exists, Min, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,16 +29,14 @@ from notifications.models import Notification
 from workflow import services
 from workflow.flow import operations
 from workflow.models import Deadline
-from workflow.permissions import REPORTING_ROLES, grants_for
+from workflow.permissions import grants_for, reporting_units
+from workflow.queues import due_before, with_listing
 
-from ..models import Case, CaseEvent, Category, Membership, OrgUnit, Role, Source
+from ..login_throttle import record_failure, throttled
+from ..models import Case, CaseEvent, Category, Source
 from . import serializers as s
 
 ERRORS = {400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer, 409: s.ErrorSerializer}
-
-
-def open_overdue(now: Any) -> Any:
-    return Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True, due_at__lt=now)
 
 
 MAX_ID = 2**63 - 1
@@ -74,15 +70,6 @@ class IdFilter(django_filters.Filter):
         super().__init__(*args, min_value=0, max_value=MAX_ID, **kwargs)
 
 
-def with_listing(cases: Any) -> Any:
-    """What list and detail show besides the row; the queries do not grow with the page:
-    units come joined, deadlines aggregated."""
-    return cases.select_related("village", "responsible_unit", "lead_department").annotate(
-        next_due_at=Min("deadlines__due_at", filter=Q(deadlines__met_at__isnull=True)),
-        overdue=Exists(open_overdue(timezone.now())),
-    )
-
-
 class CaseFilter(django_filters.FilterSet):
     unit = IdFilter(field_name="responsible_unit_id", label="responsible unit id")
     village = IdFilter(field_name="village_id", label="village id")
@@ -98,8 +85,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(overdue=value)
 
     def filter_due_before(self, queryset: Any, name: str, value: datetime) -> Any:
-        return queryset.filter(Exists(Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True,
-                                                              due_at__lt=value)))
+        return due_before(queryset, value)
 
 
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -241,19 +227,12 @@ class ReportingUnitsView(APIView):
 
     @extend_schema(responses={200: s.UnitRefSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        memberships = Membership.objects.filter(user=request.user, role__in=REPORTING_ROLES).select_related("unit")
-        reach = Q(pk__in=[m.unit_id for m in memberships if m.unit.level == OrgUnit.Level.VILLAGE])
-        for m in memberships:
-            if m.role in (Role.OFFICER, Role.SUPERVISOR):
-                reach |= Q(path__startswith=m.unit.path)
-        units = OrgUnit.objects.filter(reach).exclude(level=OrgUnit.Level.DEPARTMENT) if memberships else []
-        return Response(s.UnitRefSerializer(units, many=True).data)
+        return Response(s.UnitRefSerializer(reporting_units(request.user), many=True).data)
 
 
 class TokenView(APIView):
-    """Token login for apps. Failed attempts are counted per username and per client
-    address; past LOGIN_FAILURE_LIMIT in LOGIN_FAILURE_WINDOW seconds further attempts
-    are refused with 429, so passwords cannot be guessed at speed."""
+    """Token login for apps, throttled as the login page is (cases.login_throttle):
+    refused with 429 while too many attempts have failed."""
 
     def get_permissions(self) -> list[Any]:
         return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
@@ -263,17 +242,14 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         form = s.TokenRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        keys = [f"login-fail:user:{form.validated_data['username']}",
-                f"login-fail:addr:{request.META.get('REMOTE_ADDR', '')}"]
-        if any(cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT for key in keys):
+        username, address = form.validated_data["username"], request.META.get("REMOTE_ADDR", "")
+        if throttled(username, address):
             raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW,
                             detail=_("Too many failed logins; try again later."))
         user = authenticate(request, username=form.validated_data["username"],
                             password=form.validated_data["password"])
         if user is None:
-            for key in keys:
-                cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW)
-                cache.incr(key)
+            record_failure(username, address)
             return Response({"code": "invalid_credentials", "message": _("Wrong username or password.")},
                             status=status.HTTP_400_BAD_REQUEST)
         token, _created = Token.objects.get_or_create(user=user)

@@ -1,0 +1,471 @@
+"""The pages people use (issue: web application): what each role sees and may do, forms
+that keep what was typed and say what is wrong, 404 for cases out of reach, and list
+pages whose query count does not grow with the page size. State is built through the
+real services; assertions are on what the database holds afterwards."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from cases.models import Case, CaseEvent, Party
+from notifications.models import Notification
+from workflow import services
+from workflow.models import SupervisionOrder
+
+from tests.conftest import local, report
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["desk:workbench:index", "desk:intake:index", "desk:queue:index", "desk:board:index"]
+
+
+def page(client: Any, user: Any, url: str, **kwargs: Any) -> Any:
+    client.force_login(user)
+    return client.get(url, **kwargs)
+
+
+def text_of(response: Any) -> str:
+    """What a reader sees: the page without tags, scripts and styles."""
+    html = response.content.decode()
+    # Icon ligatures (<i class="material-icons">lock</i>) are drawn as icons, not read.
+    html = re.sub(r"<(\w+)\b[^>]*material-icons[^>]*>[^<]*</\1>", " ", html)
+    html = re.sub(r"<(script|style|template|svg)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", html)
+
+
+def accept(case: Case, cast: Any) -> Case:
+    return services.transition(case, "accept", actor=cast.olga,
+                               data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk},
+                               at=local(2026, 3, 3, 9, 0))
+
+
+# Login, logout, password change.
+
+def test_the_login_page_is_tiaochus_in_chinese(client: Any) -> None:
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert "调处" in text_of(response)
+    assert "Viewflow" not in response.content.decode()
+
+
+def test_logging_in_lands_on_the_workbench(cast: Any, client: Any) -> None:
+    response = client.post(reverse("login"), {"username": "olga", "password": "pw-olga"})
+    assert response.status_code == 302
+    assert client.get(response["Location"], follow=True).request["PATH_INFO"] == reverse("desk:workbench:index")
+
+
+def test_a_wrong_password_is_refused_in_chinese_and_keeps_the_username(cast: Any, client: Any) -> None:
+    response = client.post(reverse("login"), {"username": "olga", "password": "wrong"})
+    assert response.status_code == 200
+    assert "请输入一个正确的" in text_of(response)
+    assert 'value="olga"' in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_logins_are_throttled_after_repeated_failures(cast: Any, client: Any, settings: Any) -> None:
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _attempt in range(3):
+        client.post(reverse("login"), {"username": "olga", "password": "wrong"})
+    response = client.post(reverse("login"), {"username": "olga", "password": "pw-olga"})
+    assert "登录失败次数过多" in text_of(response)
+    assert "_auth_user_id" not in client.session
+
+
+def test_every_page_asks_an_anonymous_visitor_to_log_in(cast: Any, client: Any) -> None:
+    case = report(cast)
+    for url in [*map(reverse, PAGES), reverse("desk:case:detail", args=[case.pk])]:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
+
+
+def test_logout_ends_the_session(cast: Any, client: Any) -> None:
+    client.force_login(cast.olga)
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("desk:workbench:index")).status_code == 302
+
+
+def test_password_change_checks_the_old_password(cast: Any, client: Any) -> None:
+    client.force_login(cast.olga)
+    url = reverse("password_change")
+    response = client.post(url, {"old_password": "nope", "new_password1": "Lin-2026-xyz",
+                                 "new_password2": "Lin-2026-xyz"})
+    assert response.status_code == 200 and "旧密码不正确" in text_of(response)
+    client.post(url, {"old_password": "pw-olga", "new_password1": "Lin-2026-xyz", "new_password2": "Lin-2026-xyz"})
+    cast.olga.refresh_from_db()
+    assert cast.olga.check_password("Lin-2026-xyz")
+
+
+# Menu: who is offered which page.
+
+@pytest.mark.parametrize("who, offered, not_offered", [
+    ("alice", ["desk:intake:index", "desk:queue:index"], ["desk:board:index", "desk:administration:index"]),
+    ("olga", ["desk:intake:index", "desk:queue:index"], ["desk:board:index"]),
+    ("sam", ["desk:intake:index", "desk:board:index"], []),
+    ("pete", ["desk:queue:index"], ["desk:intake:index", "desk:board:index"]),
+])
+def test_the_menu_offers_each_role_its_pages(cast: Any, client: Any, who: str, offered: list[str],
+                                           not_offered: list[str]) -> None:
+    html = page(client, getattr(cast, who), reverse("desk:workbench:index")).content.decode()
+    for name in offered:
+        assert f'href="{reverse(name)}"' in html, name
+    for name in not_offered:
+        assert f'href="{reverse(name)}"' not in html, name
+
+
+def test_the_board_is_refused_to_those_who_do_not_supervise(cast: Any, client: Any) -> None:
+    assert page(client, cast.olga, reverse("desk:board:index")).status_code == 403
+    assert page(client, cast.sam, reverse("desk:board:index")).status_code == 200
+
+
+def test_the_administration_entry_is_for_administrators(cast: Any, client: Any, django_user_model: Any) -> None:
+    assert page(client, cast.olga, reverse("desk:administration:index")).status_code == 403
+    admin = django_user_model.objects.create_superuser("root", password="pw-root")
+    html = page(client, admin, reverse("desk:workbench:index")).content.decode()
+    assert f'href="{reverse("desk:administration:index")}"' in html
+    assert client.get(reverse("desk:administration:index"))["Location"] == "/admin/"
+
+
+# Workbench.
+
+def test_the_workbench_lists_my_cases_and_my_units_nearest_deadline_first(cast: Any, client: Any) -> None:
+    later = report(cast, title="后报的纠纷", at=local(2026, 11, 20, 9, 0))
+    earlier = accept(report(cast, title="先报的纠纷"), cast)
+    html = page(client, cast.olga, reverse("desk:workbench:index")).content.decode()
+    assert html.index(earlier.number) < html.index(later.number)
+    mia = page(client, cast.mia, reverse("desk:workbench:index")).content.decode()
+    mine = mia[mia.index("我的案件"):mia.index("本单位案件")]
+    assert earlier.number in mine and later.number not in mine
+
+
+def test_the_workbench_shows_red_and_yellow_cards(cast: Any, client: Any) -> None:
+    report(cast)  # reported in March: its acceptance deadline is long past
+    html = page(client, cast.olga, reverse("desk:workbench:index")).content.decode()
+    assert 'class="card red"' in html and "红牌" in html
+
+
+def test_a_notification_is_marked_read_by_its_owner_only(cast: Any, client: Any) -> None:
+    case = accept(report(cast), cast)  # assignment notifies mia
+    mine = Notification.objects.get(user=cast.mia, case=case)
+    assert page(client, cast.olga, "/").status_code == 302
+    assert client.post(reverse("desk:workbench:read", args=[mine.pk])).status_code == 404
+    mine.refresh_from_db()
+    assert mine.read_at is None
+    client.force_login(cast.mia)
+    assert client.post(reverse("desk:workbench:read", args=[mine.pk])).status_code == 302
+    mine.refresh_from_db()
+    assert mine.read_at is not None
+
+
+def test_mark_all_read_touches_only_my_notifications(cast: Any, client: Any) -> None:
+    case = accept(report(cast), cast)
+    services.transition(case, "supervise", actor=cast.sam, data={"instructions": "三日内答复。"})
+    client.force_login(cast.mia)
+    client.post(reverse("desk:workbench:read_all"))
+    assert not Notification.objects.filter(user=cast.mia, read_at__isnull=True).exists()
+    assert Notification.objects.filter(user=cast.olga, read_at__isnull=True).exists()
+
+
+# Intake.
+
+def intake_post(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "kind": "dispute", "category": "neighbours", "source": "screening", "title": "东湾村排水沟纠纷",
+        "summary": "两户因排水沟走向发生争执。", "people_involved": "2", "risk": "general",
+        "parties-TOTAL_FORMS": "2", "parties-INITIAL_FORMS": "0", "parties-MIN_NUM_FORMS": "1",
+        "parties-MAX_NUM_FORMS": "30",
+        "parties-0-name": "王五", "parties-0-role": "applicant", "parties-0-id_number": "11010519491231002X",
+        "parties-0-phone": "13800138000",
+        "parties-1-name": "赵六", "parties-1-role": "respondent",
+    }
+    return {**data, **overrides}
+
+
+def test_a_village_worker_registers_a_dispute_with_its_parties(cast: Any, client: Any) -> None:
+    client.force_login(cast.alice)
+    response = client.post(reverse("desk:intake:index"), intake_post(village=cast.dongwan.pk))
+    case = Case.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("desk:case:detail", args=[case.pk])
+    assert (case.stage, case.village, case.responsible_unit, case.reporter) == (
+        "reported", cast.dongwan, cast.liulin, cast.alice)
+    assert sorted(case.parties.values_list("name", flat=True)) == ["王五", "赵六"]
+    assert CaseEvent.objects.filter(case=case, kind="report", actor=cast.alice).exists()
+
+
+def test_intake_errors_are_shown_next_to_the_field_and_nothing_is_saved(cast: Any, client: Any) -> None:
+    client.force_login(cast.alice)
+    response = client.post(reverse("desk:intake:index"), intake_post(
+        village=cast.dongwan.pk, **{"parties-0-id_number": "110105194912310021", "parties-0-phone": "12345",
+                                    "title": ""}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "身份证号码校验位不正确" in text_of(response) or "校验" in text_of(response)
+    assert 'value="12345"' in html and 'value="110105194912310021"' in html  # kept as typed
+    assert "该字段是必填项" in text_of(response)
+    assert Case.objects.count() == 0 and Party.objects.count() == 0
+
+
+def test_a_village_worker_cannot_register_for_another_village(cast: Any, client: Any) -> None:
+    client.force_login(cast.alice)
+    response = client.post(reverse("desk:intake:index"), intake_post(village=cast.xiling.pk))
+    assert response.status_code == 200 and Case.objects.count() == 0
+    villages = re.search(r'<select name="village".*?</select>', response.content.decode(), re.S).group()
+    assert f'<option value="{cast.xiling.pk}"' not in villages and f'<option value="{cast.dongwan.pk}"' in villages
+
+
+def test_possible_repeats_are_shown_before_saving(cast: Any, client: Any) -> None:
+    earlier = report(cast)  # its applicant has ID 11010519491231002X
+    client.force_login(cast.alice)
+    response = client.post(reverse("desk:intake:index"), intake_post(village=cast.dongwan.pk))
+    assert response.status_code == 200
+    assert earlier.number in text_of(response) and "重复信访" in text_of(response)
+    assert Case.objects.count() == 1
+    response = client.post(reverse("desk:intake:index"), intake_post(village=cast.dongwan.pk, repeats_seen="1",
+                                                                     is_repeat="on"))
+    assert response.status_code == 302
+    assert Case.objects.filter(is_repeat=True).count() == 1
+
+
+def test_intake_is_not_for_those_who_may_not_report(cast: Any, client: Any) -> None:
+    response = page(client, cast.pete, reverse("desk:intake:index"))
+    assert response.status_code == 302
+    client.post(reverse("desk:intake:index"), intake_post(village=cast.dongwan.pk))
+    assert Case.objects.count() == 0
+
+
+# Case page.
+
+@pytest.mark.parametrize("who, status", [
+    ("alice", 200), ("olga", 200), ("sam", 200), ("vic", 200), ("carl", 200), ("cora", 200),
+    ("bob", 404), ("nina", 404), ("owen", 404), ("pete", 404), ("hans", 404),
+])
+def test_the_case_page_is_a_404_for_those_out_of_reach(cast: Any, client: Any, who: str, status: int) -> None:
+    case = report(cast)
+    assert page(client, getattr(cast, who), reverse("desk:case:detail", args=[case.pk])).status_code == status
+
+
+def test_the_case_page_shows_the_operations_this_user_may_take(cast: Any, client: Any) -> None:
+    case = report(cast)
+    officer = page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])).content.decode()
+    assert 'data-operation="accept"' in officer and 'data-operation="reject"' in officer
+    assert 'name="lead_department"' in officer  # the accept form asks exactly for its data
+    reporter = page(client, cast.alice, reverse("desk:case:detail", args=[case.pk])).content.decode()
+    assert 'data-operation="accept"' not in reporter and 'data-operation="note"' in reporter
+    assert 'data-operation="resume_deadline"' not in officer  # nothing is paused
+
+
+def test_party_numbers_are_masked_unless_the_role_may_see_them(cast: Any, client: Any) -> None:
+    case = report(cast)
+    assert "11010519491231002X" in page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])).content.decode()
+    reporter = page(client, cast.alice, reverse("desk:case:detail", args=[case.pk])).content.decode()
+    assert "11010519491231002X" not in reporter and "13800138000" not in reporter
+    assert case.parties.get(name="张三").masked_id_number in reporter
+
+
+def test_the_case_page_shows_deadlines_timeline_and_the_lifecycle(cast: Any, client: Any) -> None:
+    case = accept(report(cast), cast)
+    html = page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])).content.decode()
+    assert 'data-stage="investigating" class="stage current"' in html
+    assert html.count('class="stage current"') == 1
+    assert 'data-from="reported" data-to="investigating"' in html  # a move of the machine
+    assert 'data-event="report"' in html and 'data-event="accept"' in html
+    deadline = case.deadlines.get(kind="investigation", met_at__isnull=True)
+    assert deadline.legal_basis in html
+
+
+def test_an_operation_from_the_page_changes_the_case(cast: Any, client: Any) -> None:
+    case = report(cast)
+    client.force_login(cast.olga)
+    response = client.post(reverse("desk:case:operate", args=[case.pk, "accept"]),
+                           {"assignee": cast.mia.pk, "lead_department": cast.justice.pk})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert (case.stage, case.assignee) == ("investigating", cast.mia)
+    assert CaseEvent.objects.filter(case=case, kind="accept", actor=cast.olga).exists()
+
+
+def test_invalid_operation_data_rerenders_the_form_with_errors(cast: Any, client: Any) -> None:
+    case = report(cast)
+    client.force_login(cast.olga)
+    response = client.post(reverse("desk:case:operate", args=[case.pk, "reject"]), {"reason": ""})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert '<details open data-operation="reject">' in html and "该字段是必填项" in text_of(response)
+    case.refresh_from_db()
+    assert case.stage == "reported" and not CaseEvent.objects.filter(kind="reject").exists()
+
+
+def test_a_case_moved_meanwhile_is_explained_and_shown_as_it_now_is(cast: Any, client: Any) -> None:
+    case = accept(report(cast), cast)  # someone else accepted it while olga's page was open
+    client.force_login(cast.olga)
+    response = client.post(reverse("desk:case:operate", args=[case.pk, "accept"]),
+                           {"assignee": cast.mia.pk, "lead_department": cast.justice.pk})
+    assert response.status_code == 409
+    assert "调查核实" in text_of(response) and "不能" in text_of(response) or "无法" in text_of(response)
+    assert CaseEvent.objects.filter(case=case, kind="accept").count() == 1
+
+
+def test_an_operation_the_user_may_not_take_is_refused_and_changes_nothing(cast: Any, client: Any) -> None:
+    case = report(cast)
+    client.force_login(cast.alice)
+    response = client.post(reverse("desk:case:operate", args=[case.pk, "reject"]), {"reason": "不属实"})
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.stage == "reported"
+
+
+def test_an_operation_on_a_case_out_of_reach_is_a_404(cast: Any, client: Any) -> None:
+    case = report(cast)
+    client.force_login(cast.owen)
+    response = client.post(reverse("desk:case:operate", args=[case.pk, "reject"]), {"reason": "不属实"})
+    assert response.status_code == 404
+    assert client.post(reverse("desk:case:operate", args=[case.pk, "no_such_thing"])).status_code == 404
+    case.refresh_from_db()
+    assert case.stage == "reported"
+
+
+def test_operations_need_the_csrf_token(cast: Any) -> None:
+    from django.test import Client
+
+    case = report(cast)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.olga)
+    response = client.post(reverse("desk:case:operate", args=[case.pk, "reject"]), {"reason": "不属实"})
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.stage == "reported"
+
+
+# Queues.
+
+def test_the_queue_filters_by_village_stage_and_overdue(cast: Any, client: Any) -> None:
+    dongwan = report(cast)
+    xiling = report(cast, actor=cast.bob, village=cast.xiling.pk, at=local(2026, 11, 29, 9, 0))
+    client.force_login(cast.olga)
+    url = reverse("desk:queue:index")
+    by_village = client.get(url, {"village": cast.xiling.pk}).content.decode()
+    assert xiling.number in by_village and dongwan.number not in by_village
+    overdue = client.get(url, {"overdue": "on"}).content.decode()
+    assert dongwan.number in overdue and xiling.number not in overdue
+    accept(dongwan, cast)
+    investigating = client.get(url, {"stage": "investigating"}).content.decode()
+    assert dongwan.number in investigating and xiling.number not in investigating
+
+
+def test_a_bad_filter_value_is_reported_and_lists_nothing(cast: Any, client: Any) -> None:
+    case = report(cast)
+    response = page(client, cast.olga, reverse("desk:queue:index"), data={"due_within": "abc"})
+    assert response.status_code == 200
+    assert "输入整数" in text_of(response) and case.number not in response.content.decode()
+
+
+def test_the_queue_shows_only_what_the_user_may_see(cast: Any, client: Any) -> None:
+    mine = report(cast)
+    theirs = report(cast, actor=cast.nina, village=cast.nanshan.pk)
+    html = page(client, cast.olga, reverse("desk:queue:index")).content.decode()
+    assert mine.number in html and theirs.number not in html
+
+
+def test_the_queue_costs_the_same_queries_at_any_page_size(cast: Any, client: Any) -> None:
+    for i in range(60):
+        report(cast, title=f"纠纷{i}", at=local(2026, 10, 1 + i % 28, 9, 0))
+    client.force_login(cast.olga)
+    counts = {}
+    for size in (10, 50):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("desk:queue:index"), {"size": size})
+        assert response.status_code == 200 and response.content.decode().count("data-case=") == size
+        counts[size] = len(queries)
+    assert counts[10] == counts[50]
+
+
+def test_the_workbench_costs_the_same_queries_however_many_cases(cast: Any, client: Any) -> None:
+    client.force_login(cast.olga)
+    report(cast)
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("desk:workbench:index"))
+    for i in range(20):
+        accept(report(cast, title=f"纠纷{i}"), cast)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("desk:workbench:index"))
+    assert len(few) == len(many)
+
+
+def test_officers_assign_in_bulk_and_each_is_recorded(cast: Any, client: Any) -> None:
+    cases = [accept(report(cast, title=f"纠纷{i}"), cast) for i in range(3)]
+    outsider = report(cast, actor=cast.nina, village=cast.nanshan.pk)
+    client.force_login(cast.olga)
+    response = client.post(reverse("desk:queue:assign"),
+                           {"case": [c.pk for c in cases] + [outsider.pk], "assignee": cast.olga.pk})
+    assert response.status_code == 302
+    assert set(Case.objects.filter(assignee=cast.olga).values_list("pk", flat=True)) == {c.pk for c in cases}
+    assert CaseEvent.objects.filter(kind="assign", actor=cast.olga).count() == 3
+    outsider.refresh_from_db()
+    assert outsider.assignee is None
+
+
+def test_bulk_assignment_is_not_offered_to_village_workers(cast: Any, client: Any) -> None:
+    report(cast)
+    assert 'id="bulk-assign"' not in page(client, cast.alice, reverse("desk:queue:index")).content.decode()
+    assert 'id="bulk-assign"' in page(client, cast.olga, reverse("desk:queue:index")).content.decode()
+
+
+# Supervision board.
+
+def test_the_board_shows_overdue_cases_of_the_subtree_by_unit(cast: Any, client: Any) -> None:
+    late = report(cast)
+    fresh = report(cast, at=local(2026, 11, 29, 9, 0))
+    elsewhere = report(cast, actor=cast.nina, village=cast.nanshan.pk)
+    sam = page(client, cast.sam, reverse("desk:board:index")).content.decode()
+    assert late.number in sam and fresh.number not in sam and elsewhere.number not in sam
+    carl = page(client, cast.carl, reverse("desk:board:index")).content.decode()
+    assert late.number in carl and elsewhere.number in carl
+    assert carl.count('class="desk-card board-unit"') == 2  # 柳林镇 and 桃源镇
+
+
+def test_a_supervision_order_is_issued_from_the_board(cast: Any, client: Any) -> None:
+    case = report(cast)
+    client.force_login(cast.sam)
+    board = reverse("desk:board:index")
+    response = client.post(reverse("desk:case:operate", args=[case.pk, "supervise"]),
+                           {"instructions": "请三日内受理并答复。", "next": board})
+    assert response.status_code == 302 and response["Location"] == board
+    order = SupervisionOrder.objects.get(case=case)
+    assert (order.issued_by, order.instructions) == (cast.sam, "请三日内受理并答复。")
+
+
+def test_redirects_after_an_operation_stay_on_this_site(cast: Any, client: Any) -> None:
+    case = report(cast)
+    client.force_login(cast.olga)
+    response = client.post(reverse("desk:case:operate", args=[case.pk, "note"]),
+                           {"text": "已电话联系。", "next": "https://evil.example/"})
+    assert response["Location"] == reverse("desk:case:detail", args=[case.pk])
+
+
+# Language.
+
+ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+
+
+def test_no_user_facing_english_remains_on_the_main_pages(cast: Any, client: Any) -> None:
+    case = accept(report(cast), cast)
+    services.transition(case, "supervise", actor=cast.sam, data={"instructions": "请加快办理。"})
+    urls = [*map(reverse, PAGES), reverse("desk:case:detail", args=[case.pk])]
+    for url in urls:
+        words = set(ENGLISH_WORD.findall(text_of(page(client, cast.sam, url))))
+        # Usernames are names, not text: the cast's are English-looking.
+        assert words <= set(cast.users), (url, words)
+    client.logout()
+    assert not ENGLISH_WORD.findall(text_of(client.get(reverse("login"))))
+
+
+def test_english_is_available_by_switching_language(cast: Any, client: Any) -> None:
+    client.force_login(cast.olga)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "My workbench" in text_of(client.get(reverse("desk:workbench:index")))
