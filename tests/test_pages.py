@@ -250,6 +250,16 @@ def test_the_case_page_is_a_404_for_those_out_of_reach(cast: Any, client: Any, w
     assert page(client, getattr(cast, who), reverse("desk:case:detail", args=[case.pk])).status_code == status
 
 
+def test_a_case_out_of_reach_gets_the_same_chinese_404_page_as_a_case_that_does_not_exist(
+        cast: Any, client: Any) -> None:
+    case = report(cast)
+    hidden = page(client, cast.owen, reverse("desk:case:detail", args=[case.pk]))
+    missing = client.get(reverse("desk:case:detail", args=[case.pk + 1000]))
+    assert hidden.status_code == missing.status_code == 404
+    assert "未找到" in text_of(hidden) and case.number not in hidden.content.decode()
+    assert text_of(hidden) == text_of(missing)
+
+
 def test_the_case_page_shows_the_operations_this_user_may_take(cast: Any, client: Any) -> None:
     case = report(cast)
     officer = page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])).content.decode()
@@ -277,6 +287,13 @@ def test_the_case_page_shows_deadlines_timeline_and_the_lifecycle(cast: Any, cli
     assert 'data-event="report"' in html and 'data-event="accept"' in html
     deadline = case.deadlines.get(kind="investigation", met_at__isnull=True)
     assert deadline.legal_basis in html
+
+
+def test_the_outcome_is_shown_as_people_read_it(cast: Any, client: Any) -> None:
+    case = accept(report(cast), cast)
+    services.transition(case, "resolve", actor=cast.mia, data={"outcome": "agreement_written", "summary": "双方和解。"})
+    facts = text_of(page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])))
+    assert "达成书面调解协议：双方和解。" in facts and "agreement_written" not in facts
 
 
 def test_an_operation_from_the_page_changes_the_case(cast: Any, client: Any) -> None:

@@ -31,6 +31,9 @@ class AssigneeField(forms.ModelChoiceField):
                             "its villages or the lead department.")
     }
 
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.get_full_name() or obj.username}（{obj.username}）"
+
 
 def assignable_users(case: Case, lead_department: Any = None) -> Any:
     """People who may be given a case: members of the responsible unit or a unit beneath

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from workflow import forms as forms_module
 from workflow import services
 from workflow.errors import CaseNotFound, CaseOperationError, InvalidData
 from workflow.flow import operations
@@ -113,9 +114,18 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
             "deadline", "requested_by", "decided_by").order_by("requested_at"),
         "orders": case.supervision_orders.select_related("deadline", "issued_by", "replied_by", "closed_by"),
         "lifecycle": diagram(case.stage),
+        "outcome": outcome(case),
         "problem": problem,
     }
     return render(request, "cases/case.html", context, status=status)
+
+
+def outcome(case: Case) -> tuple[str, str] | None:
+    """The recorded outcome as people read it: its kind's label and the summary."""
+    if not case.outcome:
+        return None
+    kinds = dict(forms_module.ResolveForm.OUTCOMES)
+    return str(kinds.get(case.outcome.get("kind"), case.outcome.get("kind", ""))), case.outcome.get("summary", "")
 
 
 def visible_case(user: Any, pk: int) -> Case:

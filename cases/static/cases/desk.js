@@ -26,7 +26,7 @@
     div.appendChild(text);
     if (alert.case) {
       var link = document.createElement("a");
-      link.href = cfg.dataset.caseUrl.replace("0", String(alert.case));
+      link.href = cfg.dataset.caseUrl.replace("/0/", "/" + alert.case + "/");
       link.textContent = cfg.dataset.openLabel + " " + (alert.case_number || "");
       div.appendChild(link);
     }
