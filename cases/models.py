@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, router, transaction
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -148,6 +150,19 @@ class CaseQuerySet(models.QuerySet):
     def open(self) -> CaseQuerySet:
         return self.exclude(stage=Case.Stage.CLOSED)
 
+    def within(self, unit: OrgUnit) -> CaseQuerySet:
+        """The cases of a unit and everything beneath it, as its ledgers and assessment
+        count them: by the case's village, or, for a case without one, by the unit that
+        registered it. A department's cases are those it leads."""
+        if unit.level == OrgUnit.Level.DEPARTMENT:
+            return self.filter(lead_department=unit)
+        # Ids first: a short IN list reads the foreign-key indexes, where a join on the
+        # units' paths would visit every case.
+        subtree = list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True))
+        return self.filter(
+            models.Q(village_id__in=subtree) | models.Q(village__isnull=True, registered_unit_id__in=subtree)
+        )
+
     def visible_to(self, user: Any) -> CaseQuerySet:
         """The one selection of what `user` may see; every list, detail and export uses
         it. Defined in workflow.permissions, where the role rules live."""
@@ -259,6 +274,13 @@ class Case(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["registered_unit", "year", "serial"], name="case_number_per_unit_year")
         ]
+        indexes = [
+            # Open cases with the columns visible_to() tests: lists and queues (open
+            # cases by default) count and filter a tenth of the table from the index
+            # alone instead of reading every case ever registered.
+            models.Index(fields=["responsible_unit", "village", "accused_unit", "id"],
+                         condition=~models.Q(stage="closed"), name="case_open_reach"),
+        ]
         # Per-stage and sensitive-action permissions, held by role (workflow.permissions)
         # or granted per case through the guardian tables below.
         permissions = [
@@ -331,12 +353,78 @@ class Party(models.Model):
         return mask_phone(self.phone)
 
 
+class PersonalDataAccess(models.Model):
+    """One showing of parties' full ID numbers and phones to one person (个人信息保护法
+    第五十一条: access control and records of who processed personal information). Kept
+    apart from the case's events: reading is not a change of the case, and the timeline
+    should not fill with page views. Written by cases.personal_data.record()."""
+
+    class Door(models.TextChoices):
+        PAGE = "page", _("Case page")
+        API = "api", _("API")
+        ADMIN = "admin", _("Administration")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("user"))
+    case = models.ForeignKey(Case, models.PROTECT, related_name="personal_data_accesses", verbose_name=_("case"))
+    at = models.DateTimeField(_("at"))
+    door = models.CharField(_("door"), max_length=16, choices=Door.choices)
+
+    class Meta:
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data accesses")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["case", "at"], name="pdaccess_case_at"),
+                   models.Index(fields=["user", "at"], name="pdaccess_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.case_id} · {self.at:%Y-%m-%d %H:%M}"
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError
 
     def delete(self) -> Any:
         raise AppendOnlyError
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        # Chained here rather than by each writer, so no insert can skip the chain
+        # (cases.audit); the case rows stay locked until the rows are in.
+        from .audit import chain
+
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            chain(objs, using=self.db)
+            return super().bulk_create(objs, *args, **kwargs)
+
+
+def document_path(document: CaseDocument, filename: str) -> str:
+    # Under the case's id, with a random name: the stored name never carries what a
+    # party or an official typed, and two uploads of "协议书.pdf" do not collide.
+    suffix = Path(filename).suffix.lower()[:10]
+    return f"documents/{document.case_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class CaseDocument(models.Model):
+    """A document kept with a case: a mediation agreement (调解协议书), a record, a
+    scan of a letter. Attached through the operation attach_document; the file is served
+    only to those who may see the case, never from a public URL."""
+
+    case = models.ForeignKey("Case", models.CASCADE, related_name="documents")
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), upload_to=document_path, max_length=300)
+    original_name = models.CharField(_("original file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class CaseEvent(models.Model):
@@ -352,6 +440,10 @@ class CaseEvent(models.Model):
     )
     at = models.DateTimeField(_("at"))
     data = models.JSONField(_("data"), default=dict, blank=True)
+    # Tamper evidence (cases.audit): the hash of the case's previous event, and sha256
+    # over this row's content and prev_hash. Set on insert, under the case's lock.
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, blank=True, editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -359,7 +451,12 @@ class CaseEvent(models.Model):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["case", "at"], name="caseevent_case_at")]
+        indexes = [
+            models.Index(fields=["case", "at"], name="caseevent_case_at"),
+            # The chain's order: each insert reads its case's last event by it, and
+            # verify_audit walks the trail case by case along it.
+            models.Index(fields=["case", "id"], name="caseevent_case_chain"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
@@ -367,7 +464,12 @@ class CaseEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnlyError
-        super().save(*args, **kwargs)
+        from .audit import chain
+
+        using = kwargs.get("using") or router.db_for_write(CaseEvent, instance=self)
+        with transaction.atomic(using=using):
+            chain([self], using=using)
+            super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError
@@ -393,6 +495,59 @@ class CaseUserObjectPermission(UserObjectPermissionBase):
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Case, models.CASCADE)
+
+
+class ScreeningReturn(models.Model):
+    """A village's monthly screening return (排查表): the disputes it found in a calendar
+    month, or a nil report (零报告), signed off by the village head. Filed through
+    workflow.screening.submit_return(), once per village and month."""
+
+    village = models.ForeignKey(
+        OrgUnit, models.PROTECT, related_name="screening_returns", verbose_name=_("village")
+    )
+    # The first day of the month the return covers.
+    month = models.DateField(_("month"))
+    is_nil = models.BooleanField(_("nil report"), default=False)
+    note = models.TextField(_("note"), blank=True)
+    signed_off_by = models.CharField(_("signed off by"), max_length=64)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted at"))
+    # Whether it came after its due time; kept as filed, so a later edit of the rule
+    # does not rewrite what the assessment of that month counted.
+    is_late = models.BooleanField(_("late"), default=False)
+
+    class Meta:
+        verbose_name = _("screening return")
+        verbose_name_plural = _("screening returns")
+        ordering = ["-month", "village__path"]
+        constraints = [
+            models.UniqueConstraint(fields=["village", "month"], name="screeningreturn_one_per_village_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village} {self.month:%Y-%m}"
+
+
+class ScreeningItem(models.Model):
+    """One dispute listed on a return: a case already registered, or one the return
+    registered (source 排查发现)."""
+
+    screening_return = models.ForeignKey(ScreeningReturn, models.CASCADE, related_name="items")
+    case = models.ForeignKey(Case, models.PROTECT, related_name="screening_items", verbose_name=_("case"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("screening item")
+        verbose_name_plural = _("screening items")
+        constraints = [
+            models.UniqueConstraint(fields=["screening_return", "case"], name="screeningitem_case_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.screening_return} · {self.case_id}"
 
 
 class StageWriteError(RuntimeError):

@@ -8,6 +8,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db.models import Q
 from django.utils import timezone
 
 from .auth import query_value
@@ -42,11 +43,15 @@ def is_id(value: Any) -> bool:
 
 @database_sync_to_async
 def unread_backlog(user_id: int, after: int) -> list[dict[str, Any]]:
-    """The user's newest BACKLOG_LIMIT unread notifications with ids above `after`, oldest
-    first. Ordered by id, the order clients reconcile by; the partial index
+    """The user's newest BACKLOG_LIMIT unread notifications with ids above `after`, and
+    those below it never acknowledged, oldest first. Pushes go out concurrently, not in id
+    order: a client may have seen a higher id while a lower one was lost with the layer
+    (Redis gone mid-batch); unacknowledged rows come again, and clients drop ids they
+    hold. Ordered by id, the order clients reconcile by; the partial index
     notification_unread (user, id) serves it."""
     rows = list(
-        Notification.objects.filter(user_id=user_id, read_at__isnull=True, pk__gt=after)
+        Notification.objects.filter(Q(pk__gt=after) | Q(delivered_at__isnull=True), user_id=user_id,
+                                    read_at__isnull=True)
         .select_related("case", "deadline")
         .only("level", "text", "case__number", "deadline__due_at")
         .order_by("-pk")[:BACKLOG_LIMIT]

@@ -54,6 +54,12 @@ def alert_message(row: Notification) -> dict[str, Any]:
 # Pushes in flight at once. channels-redis keeps a small connection pool per layer; with
 # no cap a sweep's thousands of sends exhaust it and most are dropped.
 PUSH_CONCURRENCY = 16
+# Seconds a batch of pushes may take before the rest is given up. A Redis that hangs (a
+# stopped process, a host dropped from the network) never answers, and the layer's
+# reads have no timeout (socket_timeout=None, see settings): without this bound the
+# sweep and every request that notifies would wait for ever, on rows committed already.
+# A healthy Redis takes milliseconds for a sweep's batch.
+PUSH_TIMEOUT = 2.0
 
 
 def push(rows: list[Notification]) -> None:
@@ -80,4 +86,9 @@ async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> N
             except Exception:  # the layer being down must not fail the caller after commit
                 log.warning("push of notification %s failed; it stays in the backlog", message["id"], exc_info=True)
 
-    await asyncio.gather(*(send_one(group, message) for group, message in messages))
+    try:
+        await asyncio.wait_for(asyncio.gather(*(send_one(group, message) for group, message in messages)),
+                               PUSH_TIMEOUT)
+    except TimeoutError:
+        log.warning("push of %s notifications gave up after %s s; they stay in the backlog", len(messages),
+                    PUSH_TIMEOUT)

@@ -104,10 +104,10 @@ def test_it_lists_only_the_cases_a_staff_user_may_see(cast: Cast, root: Any) -> 
     listing = client.get(reverse("admin:cases_case_changelist")).content.decode()
     assert ours.number in listing
     assert theirs.number not in listing
-    # Opening it by id finds nothing either: the admin sends her back to its index.
+    # Opening it by id finds nothing either: a 404, as at every other door.
     response = client.get(change_url(theirs))
-    assert response.status_code == 302
-    assert RAW_ID not in client.get(change_url(theirs), follow=True).content.decode()
+    assert response.status_code == 404
+    assert RAW_ID not in response.content.decode() and theirs.number not in response.content.decode()
     for name in ["cases_caseevent", "workflow_deadline"]:
         listing = client.get(reverse(f"admin:{name}_changelist")).content.decode()
         assert ours.number in listing and theirs.number not in listing, name

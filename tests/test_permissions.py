@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from cases.models import Case, CaseEvent
@@ -88,6 +89,9 @@ def open_order(case: Case) -> int:
 Setup = Callable[[Cast], Case]
 Data = Callable[[Cast, Case], dict[str, Any]]
 
+# The key under which a row's data carries its uploads (files=, not data=).
+FILES = "files"
+
 MATRIX: list[tuple[str, Setup, Data, set[str]]] = [
     ("accept", reported, lambda c, case: {"assignee": c.mia.pk, "lead_department": c.justice.pk}, {"olga"}),
     ("reject", reported, lambda c, case: {"reason": "不属于受理范围。"}, {"olga"}),
@@ -98,6 +102,9 @@ MATRIX: list[tuple[str, Setup, Data, set[str]]] = [
     ("refer", investigating, lambda c, case: {"channel": "litigation", "reason": "诉讼。"}, {"olga", "sam", "carl"}),
     ("assign", investigating, lambda c, case: {"assignee": c.olga.pk}, {"olga", "sam", "carl"}),
     ("note", investigating, lambda c, case: {"text": "电话联系当事人。"}, {"alice", "mia", "olga", "sam", "carl", "lena"}),
+    ("attach_document", investigating, lambda c, case: {"title": "调解协议书", FILES: {
+        "file": SimpleUploadedFile("协议书.pdf", b"%PDF-1.4", content_type="application/pdf")}},
+     {"alice", "mia", "olga", "sam", "carl", "lena"}),
     ("record_session", investigating,
      lambda c, case: {"held_on": "2026-03-04", "place": "调解室", "participants": "双方", "record": "记录。"},
      {"mia", "olga", "lena"}),
@@ -126,9 +133,11 @@ def visible_in(stage_setup: Setup) -> set[str]:
 
 
 @pytest.mark.parametrize("name, setup, data, allowed", MATRIX, ids=[row[0] for row in MATRIX])
-def test_permission_matrix(cast, name, setup, data, allowed):
+def test_permission_matrix(cast, name, setup, data, allowed, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     case = setup(cast)
     payload = data(cast, case)
+    files = payload.pop(FILES, None)
     outcome: dict[str, str] = {}
     for username in EVERYONE:
         events_before = CaseEvent.objects.filter(case=case).count()
@@ -137,7 +146,7 @@ def test_permission_matrix(cast, name, setup, data, allowed):
         with transaction.atomic():
             try:
                 services.transition(case.pk, name, actor=getattr(cast, username), data=payload,
-                                    at=local(2026, 3, 6, 9))
+                                    files=files, at=local(2026, 3, 6, 9))
                 outcome[username] = "allowed"
                 assert CaseEvent.objects.filter(case=case).count() == events_before + 1
             except NotPermitted:

@@ -137,3 +137,18 @@ def test_a_demo_officer_reads_her_cases_in_the_admin(client):
     visible = Case.objects.visible_to(officer)
     assert visible.exists()
     assert all(number in response.content.decode() for number in visible.values_list("number", flat=True)[:5])
+
+
+def test_villages_have_returns_some_nil_one_late_some_missing_and_suspects(seeded: str) -> None:
+    from cases.models import ScreeningReturn
+    from workflow.screening import concealment_suspects, overdue_returns
+
+    returns = ScreeningReturn.objects.all()
+    assert returns.filter(is_nil=True).exists() and returns.filter(is_nil=False).exists()
+    assert returns.filter(is_late=True).count() == 1
+    township = OrgUnit.objects.get(code="QY-LL")
+    assert overdue_returns(township).count() == 2
+    months = sorted(set(returns.values_list("month", flat=True)))
+    assert len(months) == 3
+    assert any(concealment_suspects(township, month) for month in months)
+    assert "排查表 screening returns" in seeded

@@ -13,7 +13,17 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 
-from .models import CalendarDay, CalendarYear, Deadline, DeadlineRule, RuleProfile, Step, SupervisionOrder
+from .models import (
+    AssessmentItem,
+    AssessmentScheme,
+    CalendarDay,
+    CalendarYear,
+    Deadline,
+    DeadlineRule,
+    RuleProfile,
+    Step,
+    SupervisionOrder,
+)
 from .refdata import invalidate_all
 
 
@@ -174,3 +184,16 @@ class SupervisionOrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+class AssessmentItemInline(admin.TabularInline):
+    model = AssessmentItem
+    extra = 0
+
+
+@admin.register(AssessmentScheme)
+class AssessmentSchemeAdmin(admin.ModelAdmin):
+    """Weights, scale and veto items of the assessment (考核) are data: edited here."""
+
+    list_display = ["name", "code", "scale", "warned_places", "is_default"]
+    inlines = [AssessmentItemInline]

@@ -20,7 +20,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases.models import Case, CaseEvent, CaseGroupObjectPermission, CaseUserObjectPermission, OrgUnit, Role
+from cases.models import (
+    Case,
+    CaseDocument,
+    CaseEvent,
+    CaseGroupObjectPermission,
+    CaseUserObjectPermission,
+    OrgUnit,
+    Role,
+)
 
 from . import forms
 from .calendar import get_calendar
@@ -241,6 +249,18 @@ class CaseFlow:
     )
     def note(self, data: dict[str, Any]) -> None:
         pass
+
+    @stage.transition(
+        source=State.ANY, label=gettext_lazy("Attach document"), permission=needs("note_case"),
+        custom={"form": forms.DocumentForm},
+    )
+    def attach_document(self, data: dict[str, Any]) -> None:
+        upload = data["file"]
+        document = CaseDocument.objects.create(
+            case=self.case, title=data["title"], file=upload, original_name=upload.name[:255], size=upload.size,
+            uploaded_by=self.actor, uploaded_at=self.at or timezone.now(),
+        )
+        self.event_data["document"] = document.pk
 
     @stage.transition(
         source=ACTIVE,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import FileExtensionValidator
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -119,6 +120,23 @@ class FollowUpForm(OperationForm):
 
 class NoteForm(OperationForm):
     text = long_text(_("note"))
+
+
+# What a township keeps with a case: agreements, records, scans, photos, spreadsheets.
+DOCUMENT_TYPES = ["pdf", "ofd", "doc", "docx", "xls", "xlsx", "wps", "txt", "jpg", "jpeg", "png"]
+DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
+
+
+class DocumentForm(OperationForm):
+    title = forms.CharField(label=_("title"), max_length=200)
+    file = forms.FileField(label=_("file"), validators=[FileExtensionValidator(DOCUMENT_TYPES)],
+                           help_text=_("PDF, OFD, Word, Excel, WPS, text or a photo; at most 20 MB."))
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > DOCUMENT_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 20 MB."), code="too_large")
+        return upload
 
 
 class SessionForm(OperationForm):

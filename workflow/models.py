@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, Category
+from cases.models import Case, Category, OrgUnit
 
 
 class TimeUnit(models.TextChoices):
@@ -252,3 +252,107 @@ class SupervisionOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.issued_at:%Y-%m-%d}"
+
+
+class ReturnDeadline(models.Model):
+    """The clock of one village's screening return for one month: opened from the
+    rule of kind screening_return (days after the month's end), met when the return is
+    filed, and swept like a case's deadline: yellow card, then red card."""
+
+    village = models.ForeignKey(OrgUnit, models.CASCADE, related_name="return_deadlines", verbose_name=_("village"))
+    month = models.DateField(_("month"))
+    rule = models.ForeignKey(DeadlineRule, models.PROTECT, related_name="+", verbose_name=_("rule"))
+    legal_basis = models.CharField(_("legal basis"), max_length=200, blank=True)
+    due_at = models.DateTimeField(_("due at"))
+    warn_at = models.DateTimeField(_("warning at"))
+    # After this a return for the month is refused: the month is settled for the
+    # meeting, the ledgers and the assessment.
+    closes_at = models.DateTimeField(_("closes at"))
+    provisional = models.BooleanField(_("provisional"), default=False)
+    met_at = models.DateTimeField(_("filed at"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("overdue at"), null=True, blank=True)
+    next_action_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("screening return deadline")
+        verbose_name_plural = _("screening return deadlines")
+        ordering = ["-month", "due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["village", "month"], name="returndeadline_one_per_village_month")
+        ]
+        indexes = [
+            # The sweep's work queue for returns, as for case deadlines.
+            models.Index(
+                fields=["next_action_at"],
+                condition=Q(met_at__isnull=True, next_action_at__isnull=False),
+                name="returndeadline_sweep_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.month:%Y-%m} → {self.due_at:%Y-%m-%d}"
+
+    @property
+    def card(self) -> str:
+        if self.breached_at is not None:
+            return "red"
+        return "yellow" if self.warned_at is not None else ""
+
+
+class AssessmentScheme(models.Model):
+    """How units are scored (考核): the indicators with their weights, on a scale of
+    100 (百分制) or 1000 points (千分制). Data, edited by administrators."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    scale = models.PositiveIntegerField(_("scale (points)"), default=100)
+    # How many of the last places are warned (末位警示).
+    warned_places = models.PositiveSmallIntegerField(_("last places warned"), default=1)
+    is_default = models.BooleanField(_("default scheme"), default=False)
+
+    class Meta:
+        verbose_name = _("assessment scheme")
+        verbose_name_plural = _("assessment schemes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Indicator(models.TextChoices):
+    ACCEPTANCE_ON_TIME = "acceptance_on_time", _("On-time acceptance rate")
+    COMPLETION_ON_TIME = "completion_on_time", _("On-time completion rate")
+    RESOLUTION = "resolution", _("Resolution rate")
+    SATISFACTION = "satisfaction", _("Follow-up satisfaction")
+    REPEAT_PETITIONS = "repeat_petitions", _("Repeat petitions")
+    LATE_RETURNS = "late_returns", _("Late screening returns")
+    MISSING_RETURNS = "missing_returns", _("Missing screening returns")
+    CONCEALED = "concealed", _("Confirmed concealment")
+    MAJOR_CONCEALED = "major_concealed", _("Confirmed concealment of a major case")
+    MAJOR_GROUP_INCIDENT = "major_group_incident", _("Major group incident")
+
+
+class AssessmentItem(models.Model):
+    """One indicator of a scheme. A rate earns weight × rate; a deduction takes
+    `per_case` points off per case, down to zero; a veto (一票否决) sets the unit's whole
+    score to zero when it counts anything."""
+
+    class Method(models.TextChoices):
+        RATE = "rate", _("Rate")
+        DEDUCTION = "deduction", _("Deduction per case")
+        VETO = "veto", _("Veto")
+
+    scheme = models.ForeignKey(AssessmentScheme, models.CASCADE, related_name="items", verbose_name=_("scheme"))
+    indicator = models.CharField(_("indicator"), max_length=32, choices=Indicator.choices)
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices)
+    weight = models.DecimalField(_("weight (points)"), max_digits=7, decimal_places=2, default=0)
+    per_case = models.DecimalField(_("points off per case"), max_digits=7, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("assessment item")
+        verbose_name_plural = _("assessment items")
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["scheme", "indicator"], name="assessmentitem_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_indicator_display()} {self.weight}"

@@ -27,6 +27,10 @@ NATIONAL: list[tuple[Any, ...]] = [
     ("take_over", "", "", "", 3, WORK, 1, 1, 0, "地方工作规范（可配置）"),
     # The default answer time of a supervision order; the supervisor may set another.
     ("supervision", "", "", "", 5, WORK, 1, 1, 0, "督办工作规范（可配置）"),
+    # A village's return for a month is due this many days after the month's last day:
+    # the 25th of the month after (design §5). A due day on a rest day moves to the next
+    # working day like any calendar-day term.
+    ("screening_return", "", "", "", 25, CAL, 3, 0, 0, "排查工作规范（可配置）：次月25日前报送"),
 ]
 
 # Provinces differ (domain.md): 浙江 5 工作日 to accept a petition, 30 日 to finish it,
@@ -52,3 +56,30 @@ def seed_rules(profile_model: Any, rule_model: Any) -> None:
             values = dict(zip(FIELDS, row))
             key = {k: values.pop(k) for k in ("kind", "case_kind", "category", "risk")}
             rule_model.objects.update_or_create(profile=profile, **key, defaults=values)
+
+
+# The default assessment (考核) of villages and townships, 百分制. (indicator, method,
+# weight, points off per case). Rates earn weight × rate; deductions take points off per
+# case down to zero; a veto (一票否决) zeroes the whole score.
+ASSESSMENT: list[tuple[str, str, int, float]] = [
+    ("acceptance_on_time", "rate", 15, 0),
+    ("completion_on_time", "rate", 20, 0),
+    ("resolution", "rate", 25, 0),
+    ("satisfaction", "rate", 15, 0),
+    ("repeat_petitions", "deduction", 10, 2),
+    ("late_returns", "deduction", 5, 1),
+    ("missing_returns", "deduction", 5, 2.5),
+    ("concealed", "deduction", 5, 5),
+    ("major_concealed", "veto", 0, 0),
+    ("major_group_incident", "veto", 0, 0),
+]
+
+
+def seed_assessment(scheme_model: Any, item_model: Any) -> None:
+    scheme, created = scheme_model.objects.get_or_create(
+        code="default", defaults={"name": "综治考核（百分制）", "scale": 100, "warned_places": 1, "is_default": True}
+    )
+    if not created:
+        return  # an administrator's edits stay as they are
+    for indicator, method, weight, per_case in ASSESSMENT:
+        item_model.objects.create(scheme=scheme, indicator=indicator, method=method, weight=weight, per_case=per_case)

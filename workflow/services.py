@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.files import File
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from .permissions import VIEW, can_report
 
 
 def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] | None = None,
-               at: datetime | None = None) -> Case:
+               at: datetime | None = None, files: Any = None) -> Case:
     """Apply operation `name` to a case on behalf of `actor` (None: the system).
 
     Raises a CaseOperationError — CaseNotFound (also for a case the actor may not see),
@@ -64,7 +65,7 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
         unmet = step.get_unmet_condition(flow)
         if unmet is not None:
             raise ConditionUnmet(getattr(unmet[1], "message", "") or _("This operation is not possible now."))
-        form = step.custom["form"](data or {}, case=case)
+        form = step.custom["form"](data or {}, files=files, case=case)
         if not form.is_valid():
             raise invalid(form)
         before = field_values(case)
@@ -174,6 +175,8 @@ def as_json(data: dict[str, Any]) -> dict[str, Any]:
             return value.isoformat()
         if isinstance(value, Decimal):
             return str(value)
+        if isinstance(value, File):  # an upload: the event names it, the document row holds it
+            return value.name
         if isinstance(value, (list, tuple, models.QuerySet)):
             return [plain(v) for v in value]
         return value

@@ -1,5 +1,6 @@
 """The deadline sweep (design §6): yellow card at warn_at, red card at due_at, escalation
-to the supervisors of the unit above at escalate_at. Each step once per deadline.
+to the supervisors of the unit above at escalate_at. Each step once per deadline. The
+villages' screening returns are swept after, by the same rules (workflow.screening).
 
 The work queue is `Deadline.next_action_at` under a partial index: a sweep reads only the
 deadlines whose next step has come. Batches are claimed with FOR UPDATE SKIP LOCKED on
@@ -30,6 +31,7 @@ from notifications.services import send
 
 from .calendar import WorkingCalendar, get_calendar
 from .models import LADDER, Deadline, DeadlineKind, Step
+from .screening import sweep_returns
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +48,20 @@ class SweepReport:
     steps: Counter = field(default_factory=Counter)
     deferred: int = 0
     notifications: int = 0
+    # Villages' monthly screening returns (workflow.screening), counted apart.
+    returns: Counter = field(default_factory=Counter)
+    return_notifications: int = 0
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.steps[Step.WARNING]} warnings, {self.steps[Step.OVERDUE]} overdue, "
             f"{self.steps[Step.ESCALATION]} escalations, {self.deferred} warnings deferred to office hours, "
             f"{self.notifications} notifications"
         )
+        if self.returns:
+            text += (f"; screening returns: {self.returns[Step.WARNING]} warnings, {self.returns[Step.OVERDUE]} "
+                     f"overdue, {self.return_notifications} notifications")
+        return text
 
 
 def office_hours() -> tuple[time, time]:
@@ -81,16 +90,22 @@ def sweep(now: datetime | None = None, *, batch: int = BATCH) -> SweepReport:
     with translation.override(settings.LANGUAGE_CODE):
         while _sweep_batch(now, batch, report) == batch:
             pass
+        sweep_returns(now, batch=batch, report=report)
     return report
 
 
 def work_queue(now: datetime, batch: int) -> Any:
     """The deadlines whose next step has come, oldest first, claimed so that a second
-    sweeper skips them rather than waits; it reads the partial index deadline_sweep_queue."""
+    sweeper skips them rather than waits; it reads the partial index deadline_sweep_queue.
+
+    The case rows are claimed with them: the batch's audit events are chained under the
+    case lock (cases.audit). Taken here, with SKIP LOCKED, the sweep never waits for a
+    case while holding deadlines that a transition on that case is about to close (a
+    deadlock); a case being moved right now is left for the next batch or sweep."""
     return (
         Deadline.objects.filter(met_at__isnull=True, next_action_at__isnull=False, next_action_at__lte=now)
         .order_by("next_action_at")
-        .select_for_update(skip_locked=True, of=("self",))
+        .select_for_update(skip_locked=True, of=("self", "case"))
         .select_related("case__responsible_unit")[:batch]
     )
 

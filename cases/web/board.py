@@ -13,8 +13,9 @@ from django.shortcuts import render
 
 from workflow.flow import CaseFlow
 from workflow.queues import with_listing
+from workflow.screening import overdue_returns
 
-from ..models import Case, Membership, Role
+from ..models import Case, Membership, OrgUnit, Role
 from .case_page import operation_form
 from .responses import only_for
 
@@ -54,4 +55,8 @@ def board(request: HttpRequest) -> HttpResponse:
             "yellow": sum(1 for c in rows if c.warned and not c.overdue),
             "escalated": sum(1 for c in rows if c.stage == Case.Stage.ESCALATED),
         })
-    return render(request, "cases/board.html", {"units": units, "total": len(cases), "limit": ROWS})
+    supervised = OrgUnit.objects.filter(parent__isnull=True) if request.user.is_superuser else \
+        OrgUnit.objects.filter(path__in=paths)
+    returns = overdue_returns(list(supervised))
+    return render(request, "cases/board.html", {"units": units, "total": len(cases), "limit": ROWS,
+                                                "returns": returns[:ROWS]})

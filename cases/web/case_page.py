@@ -11,7 +11,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,7 +26,8 @@ from workflow.models import Deadline, Extension, Step
 from workflow.permissions import PII, grants_for
 from workflow.queues import with_listing
 
-from ..models import Case, CaseEvent, OrgUnit
+from .. import personal_data
+from ..models import Case, CaseDocument, CaseEvent, OrgUnit, PersonalDataAccess
 from .lifecycle import diagram
 from .responses import back
 
@@ -36,9 +38,9 @@ EVENT_LABELS = {
 }
 
 
-def operation_form(transition: Any, case: Case, data: Any = None) -> forms.Form:
+def operation_form(transition: Any, case: Case, data: Any = None, files: Any = None) -> forms.Form:
     # Field ids carry the operation's name: several forms share field names on one page.
-    form = transition.custom["form"](data, case=case, auto_id=f"id_{transition.slug}_{case.pk}_%s")
+    form = transition.custom["form"](data, files=files, case=case, auto_id=f"id_{transition.slug}_{case.pk}_%s")
     for field in form.fields.values():
         if isinstance(field.widget, forms.Textarea):
             field.widget.attrs["rows"] = 3
@@ -90,7 +92,7 @@ def timeline(case: Case) -> list[dict[str, Any]]:
 
 
 def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form] | None = None,
-              problem: str = "", status: int = 200) -> HttpResponse:
+              problem: str = "", status: int = 200, unmasked: bool = False) -> HttpResponse:
     grants = grants_for(request.user, case)
     transitions = services.available_operations(case, request.user)
     forms_by_name = {t.slug: operation_form(t, case) for t in transitions}
@@ -102,6 +104,8 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
     context = {
         "case": case,
         "pii": PII in grants,
+        # Full numbers only after the explicit, recorded request (`reveal`), never by default.
+        "unmasked": unmasked and PII in grants,
         "parties": case.parties.all(),
         "events": events,
         "notes": [e for e in events if e["event"].kind == "note"],
@@ -112,6 +116,7 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
         "open_operation": failed[0] if failed else "",
         "extensions": Extension.objects.filter(deadline__case=case).select_related(
             "deadline", "requested_by", "decided_by").order_by("requested_at"),
+        "documents": case.documents.select_related("uploaded_by"),
         "orders": case.supervision_orders.select_related("deadline", "issued_by", "replied_by", "closed_by"),
         "lifecycle": diagram(case.stage),
         "outcome": outcome(case),
@@ -144,13 +149,13 @@ def operate(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     if name not in operations():
         raise Http404
     try:
-        case = services.transition(pk, name, actor=request.user, data=request.POST)
+        case = services.transition(pk, name, actor=request.user, data=request.POST, files=request.FILES)
     except CaseNotFound:
         raise Http404 from None
     except InvalidData as problem:
         case = visible_case(request.user, pk)
         transition = services.transition_from(operations()[name], case.stage)
-        form = operation_form(transition, case, request.POST)
+        form = operation_form(transition, case, request.POST, request.FILES)
         form.is_valid()
         return case_page(request, case, failed=(name, form), problem=problem.message, status=400)
     except CaseOperationError as refusal:
@@ -163,3 +168,24 @@ def operate(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         # The operation took the case out of this person's reach (an escalation upward).
         return redirect("desk:workbench:index")
     return back(request, "desk:case:detail", case.pk)
+
+
+@login_required
+@require_POST
+def reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The parties' full ID numbers and phones, for a person whose role allows it, on
+    their explicit request, recorded (个人信息保护法 第五十一条). A POST: a link could be
+    prefetched or followed by a crawler, and each showing must be a deliberate act."""
+    case = visible_case(request.user, pk)
+    if PII not in grants_for(request.user, case):
+        raise PermissionDenied
+    personal_data.record(request.user, case, PersonalDataAccess.Door.PAGE)
+    return case_page(request, case, unmasked=True)
+
+
+@login_required
+def document(request: HttpRequest, pk: int, document_id: int) -> FileResponse:
+    """A case's document, to those who may see the case; 404 otherwise, as for the case."""
+    case = visible_case(request.user, pk)
+    found = get_object_or_404(CaseDocument, pk=document_id, case=case)
+    return FileResponse(found.file.open("rb"), as_attachment=True, filename=found.original_name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
@@ -17,9 +17,10 @@ from viewflow.urls.sites import AppMenuMixin
 
 from workflow.permissions import reporting_units
 
-from . import board, case_page, intake, queue, workbench
-from .forms import LoginForm
+from . import assessment, board, case_page, dashboard, intake, ledgers, queue, screening, workbench
+from .forms import LoginForm, ThrottledPasswordChangeForm
 from .responses import only_for
+from .scope import may_review
 
 
 class MenuEntry(AppMenuMixin, Viewset):
@@ -64,6 +65,44 @@ class BoardPages(MenuEntry):
     index_path = path("", board.board, name="index")
 
 
+class ReturnPages(MenuEntry):
+    title = _("Screening returns")
+    icon = "fact_check"
+    permission = staticmethod(screening.may_file)
+    index_path = path("", only_for(screening.may_file)(screening.returns), name="index")
+
+
+class MeetingPages(MenuEntry):
+    title = _("Monthly screening meeting")
+    icon = "groups"
+    permission = staticmethod(may_review)
+    index_path = path("", only_for(may_review)(screening.meeting), name="index")
+    decide_path = path("concealment/<int:pk>/", screening.decide, name="decide")
+
+
+class LedgerPages(MenuEntry):
+    title = _("Ledgers")
+    icon = "table_view"
+    permission = staticmethod(may_review)
+    index_path = path("", ledgers.ledgers, name="index")
+    import_path = path("import/", ledgers.import_page, name="import")
+
+
+class AssessmentPages(MenuEntry):
+    title = _("Assessment")
+    icon = "leaderboard"
+    permission = staticmethod(may_review)
+    index_path = path("", assessment.assessment, name="index")
+
+
+class DashboardPages(MenuEntry):
+    title = _("Dashboard")
+    icon = "insights"
+    permission = staticmethod(may_review)
+    turbo_disabled = True  # its chart scripts load in order on a full page load
+    index_path = path("", dashboard.dashboard, name="index")
+
+
 class AdministrationEntry(MenuEntry):
     title = _("Administration")
     icon = "settings"
@@ -77,6 +116,8 @@ class CasePages(Viewset):
 
     detail_path = path("<int:pk>/", case_page.detail, name="detail")
     operate_path = path("<int:pk>/do/<slug:name>/", case_page.operate, name="operate")
+    document_path = path("<int:pk>/documents/<int:document_id>/", case_page.document, name="document")
+    reveal_path = path("<int:pk>/parties/", case_page.reveal, name="reveal")
 
 
 class Desk(Application):
@@ -91,6 +132,11 @@ desk = Desk(viewsets=[
     IntakePages(app_name="intake"),
     QueuePages(app_name="queue"),
     BoardPages(app_name="board"),
+    ReturnPages(app_name="returns"),
+    MeetingPages(app_name="meeting"),
+    LedgerPages(app_name="ledgers"),
+    AssessmentPages(app_name="assessment"),
+    DashboardPages(app_name="dashboard"),
     AdministrationEntry(app_name="administration"),
     CasePages(app_name="case"),
 ])
@@ -101,4 +147,5 @@ site = Site(title=_("tiaochu"), viewsets=[desk], menu_template_name=None)
 accounts = AuthViewset(
     with_profile_view=False,
     login_view=LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+    pass_change_view=PasswordChangeView.as_view(form_class=ThrottledPasswordChangeForm),
 )

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
-BENCHMARKS = ["tests.bench.transition", "tests.bench.sweep", "tests.bench.alerts"]
+BENCHMARKS = ["tests.bench.transition", "tests.bench.sweep", "tests.bench.alerts", "tests.bench.export"]
 POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tiaochu")
 
 

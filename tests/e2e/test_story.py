@@ -9,7 +9,8 @@ Screenshots (var/e2e-screenshots/):
 - intake-phone-filled: the form filled in, two parties.
 - case-reported-phone: the new case as its reporter sees it (stage 已登记, ID masked).
 - workbench-officer: the officer's workbench, nearest deadline first, with cards.
-- case-accept-form-officer: the accept form open (lead department, assignee).
+- case-accept-form-officer: the accept form open (lead department, assignee), after the
+  officer asked for the parties' full details (a recorded viewing).
 - case-accepted-officer: the case after acceptance: 调查核实, timeline, deadlines.
 - queue-officer: the queue filtered to 东湾村.
 - workbench-mediator: the mediator's workbench with the case under 我的案件.
@@ -98,7 +99,10 @@ def test_a_dispute_from_the_village_to_resolution(new_page: Pages) -> None:
     expect(desk.locator("table.case-list").first).to_be_visible()
     shot(desk, "workbench-officer")
     desk.goto(case_url)
-    expect(desk.locator(".parties")).to_contain_text(APPLICANT_ID)  # the officer may see it
+    expect(desk.locator(".parties")).not_to_contain_text(APPLICANT_ID)  # masked until asked for
+    desk.get_by_role("button", name="查看完整信息").click()  # the officer may; the viewing is recorded
+    expect(desk.locator(".parties")).to_contain_text(APPLICANT_ID)
+    desk.goto(case_url)
     box = desk.locator("details[data-operation=accept]")
     box.locator("summary").click()
     box.locator("select[name=lead_department]").select_option(label="柳林司法所")

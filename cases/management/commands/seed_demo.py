@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,12 +26,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from cases.models import Case, Membership, OrgUnit, Role
+from cases.models import Case, Membership, OrgUnit, Role, ScreeningReturn
+from cases.periods import parse_month
 from cases.validators import id_check_char
-from workflow import services
+from workflow import screening, services
 from workflow.errors import CaseOperationError
 from workflow.models import Deadline
 from workflow.refdata import invalidate_all
+from workflow.screening import return_clock
 
 DEFAULT_PASSWORD = "tiaochu-demo"
 # Cases are spread over this many days before now.
@@ -1005,6 +1007,51 @@ class Seeder:
         for story in stories:
             self.tell(story)
 
+    # Monthly screening returns.
+
+    def build_returns(self) -> None:
+        """The villages' returns for the last three months whose returns have fallen due:
+        the earlier two all filed (nil where the village found nothing, and one village
+        filing nil over a month it had disputes in: a concealment suspect); of the last,
+        one filed late and two never, so the board shows overdue returns. Disputes that
+        came by another channel are left off the returns, as villages leave them off."""
+        months = []
+        month = parse_month(timezone.localtime(self.now).date())
+        while len(months) < 3:
+            month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+            clock = return_clock(self.townships["LL"].villages[0], month)
+            if clock is not None and clock.due_at < self.now:
+                months.insert(0, (month, clock))
+        villages = [v for t in self.townships.values() for v in t.villages]
+        found = defaultdict(list)
+        for pk, village_id, reported, source in Case.objects.filter(village__in=villages, source="screening") \
+                .values_list("pk", "village_id", "reported_at", "source"):
+            found[(village_id, parse_month(timezone.localtime(reported).date()))].append(pk)
+        missing = {villages[3].pk, villages[7].pk}
+        late, concealing = villages[5].pk, villages[1].pk
+        for i, (month, clock) in enumerate(months):
+            last = i == len(months) - 1
+            for village in villages:
+                if last and village.pk in missing:
+                    continue
+                if last and village.pk == late:
+                    # After the due time, before the month closed and before now.
+                    at = clock.due_at + min(timedelta(hours=12), (min(clock.closes_at, self.now) - clock.due_at) / 2)
+                else:
+                    opened = clock.due_at - timedelta(days=24)
+                    at = opened + timedelta(hours=self.rng.uniform(2, 20 * 24))
+                items = found.get((village.pk, month), [])
+                nil = not items or (i == 0 and village.pk == concealing)
+                worker = self.units[village.pk].people(Role.REPORTER)[0]
+                screening.submit_return(
+                    actor=worker, village=village, month=month, at=at, nil=nil,
+                    items=[] if nil else [{"case": pk} for pk in items],
+                    signed_off_by=self.name(male=self.rng.random() < 0.8),
+                    note="本月未发现矛盾纠纷，实行零报告。" if nil else "",
+                )
+            # The clocks of the returns never filed: the sweep gives them their red cards.
+            screening.open_return_deadlines(month, villages)
+
     def fixed_story(self, fixed: Fixed) -> Story:
         template = TEMPLATE_BY_KEY[fixed.template]
         return self.make_story(
@@ -1541,6 +1588,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             seeder.build_county()
             seeder.build_cases(options["cases"])
+            seeder.build_returns()
         self.report(seeder, options["password"], time.monotonic() - started)
 
     def taken_usernames(self) -> list[str]:
@@ -1576,4 +1624,10 @@ class Command(BaseCommand):
             f"  超期未结时限 overdue open deadlines: {overdue.count()}（涉及案件 {overdue.values('case').distinct().count()} 件）；"
             f"重大风险 {cases.filter(risk=Case.Risk.MAJOR).count()}，群体性 {cases.filter(is_group=True).count()}，"
             f"历史遗留 {cases.filter(is_legacy=True).count()}"
+        )
+        returns = ScreeningReturn.objects.all()
+        overdue_returns = screening.overdue_returns(OrgUnit.objects.filter(parent__isnull=True), timezone.now())
+        out(
+            f"排查表 screening returns: {returns.count()}（零报告 nil {returns.filter(is_nil=True).count()}，"
+            f"迟报 late {returns.filter(is_late=True).count()}），逾期未报 overdue {overdue_returns.count()}"
         )
