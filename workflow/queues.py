@@ -5,6 +5,7 @@ statement."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, overload
 
@@ -58,9 +59,12 @@ class Listing:
         self.order = order
         self.annotations = annotations
         self.now = now or timezone.now()
+        self._count: int | None = None
 
     def count(self) -> int:
-        return self.cases.count()
+        if self._count is None:
+            self._count = self.cases.count()
+        return self._count
 
     @overload
     def __getitem__(self, index: int) -> Case: ...
@@ -92,15 +96,19 @@ class NearestDueFirst(Listing):
     That sort makes the database find the nearest deadline of every case selected before
     the first row comes out. Most pages are read from the other side instead: the first
     open deadlines in due order (the partial index deadline_open_due), each case once (at
-    its earliest), a window of WINDOW times the rows up to the page's end; then which of
-    their cases are among `cases`, in that order. A case of `cases` outside the window
-    comes after every case in it, so when the window holds the page, the page is right.
-    When it does not (a narrow selection: a village's cases, a rare filter; or a page deep
-    in the list) the plain sort is used, whose cost follows the selection, small for the
-    narrow ones."""
+    its earliest), a window of them; then which of their cases are among `cases`, in that
+    order. A case of `cases` outside the window comes after every case in it, so when the
+    window holds the page, the page is right. The first window is eight times the rows up
+    to the page's end (at most LARGEST_WINDOW), which is plenty when the selection is most
+    open cases (a county's supervisor); when it falls short, a second one sized by the
+    share of the first that was selected (a township's cases), up to LARGEST_WINDOW.
+    Beyond that (a village's few cases, a rare filter, a page deep in the list) the plain
+    sort is used, whose cost follows the selection, small for the narrow ones; selections
+    of fewer than FEW cases go to it directly. Each window is two queries; none is per
+    row."""
 
-    WINDOW = 8
     LARGEST_WINDOW = 4000
+    FEW = 1000
 
     def __init__(self, cases: Any, now: datetime | None = None) -> None:
         nearest = Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True).order_by("due_at")
@@ -108,23 +116,32 @@ class NearestDueFirst(Listing):
                          nearest_due=Subquery(nearest.values("due_at")[:1]))
 
     def page_ids(self, start: int, stop: int) -> list[int]:
-        if stop * self.WINDOW <= self.LARGEST_WINDOW:
-            ids = self.from_window(start, stop)
+        size = min(8 * stop, self.LARGEST_WINDOW)
+        while stop <= size and self.count() >= self.FEW:
+            ids, share = self.from_window(start, stop, size)
             if ids is not None:
                 return ids
+            if share is None or size == self.LARGEST_WINDOW:
+                break
+            # Half as much again as the share seen suggests is needed.
+            size = min(self.LARGEST_WINDOW, max(2 * size, math.ceil(1.5 * stop / max(share, 1 / size))))
         return super().page_ids(start, stop)
 
-    def from_window(self, start: int, stop: int) -> list[int] | None:
-        """The page's case ids from the window of earliest deadlines, or None if the
-        window does not reach the end of the page."""
+    def from_window(self, start: int, stop: int, size: int) -> tuple[list[int] | None, float | None]:
+        """The page's case ids from a window of `size` earliest deadlines, or None if the
+        window does not reach the end of the page; and the share of the window's cases
+        that are in `cases`, or None when the window held every open deadline (a larger
+        one would hold no more)."""
         earlier = Deadline.objects.filter(case=OuterRef("case"), met_at__isnull=True).filter(
             Q(due_at__lt=OuterRef("due_at")) | Q(due_at=OuterRef("due_at"), pk__lt=OuterRef("pk")))
         window = list(Deadline.objects.filter(met_at__isnull=True).exclude(Exists(earlier))
-                      .order_by("due_at", "case_id").values_list("case_id", flat=True)[:stop * self.WINDOW])
-        # A literal list: the database reads these few cases by primary key rather than
+                      .order_by("due_at", "case_id").values_list("case_id", flat=True)[:size])
+        # A literal list: the database reads these cases by primary key rather than
         # planning a join of the deadlines with the whole selection.
-        chosen = set(self.cases.filter(pk__in=window).values_list("pk", flat=True))
+        chosen = set(self.cases.filter(pk__in=window).order_by().values_list("pk", flat=True))
         ordered = [pk for pk in window if pk in chosen]
+        if len(ordered) >= stop:
+            return ordered[start:stop], len(ordered) / len(window)
         # A window shorter than asked for holds every open deadline; the cases without one
         # would come next, and the plain sort finds those.
-        return ordered[start:stop] if len(ordered) >= stop else None
+        return None, (len(ordered) / len(window) if len(window) == size else None)

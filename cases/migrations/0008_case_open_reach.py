@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             model_name="case",
             index=models.Index(
                 condition=models.Q(("stage", "closed"), _negated=True),
-                fields=["responsible_unit", "village", "accused_unit", "id"],
+                fields=["stage", "responsible_unit", "village", "accused_unit", "id"],
                 name="case_open_reach",
             ),
         ),
