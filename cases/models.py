@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -285,6 +286,9 @@ class Case(models.Model):
                          include=["lead_department", "kind", "category", "risk", "source", "reported_at",
                                   "number"],
                          condition=~models.Q(stage="closed"), name="case_open_covering"),
+            # Newest first, the order of the API's list and of the closed cases' queue: a
+            # page is read off the index instead of sorting a million cases (3.5 s).
+            models.Index(fields=["reported_at"], name="case_reported_at"),
         ]
         # Per-stage and sensitive-action permissions, held by role (workflow.permissions)
         # or granted per case through the guardian tables below.
@@ -383,6 +387,28 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.case_id} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class LoginFailure(models.Model):
+    """One failed login, counted against one key ("user:…" or "addr:…") by
+    cases.login_throttle. A row per failure rather than a counter per key: concurrent
+    failures are inserts that cannot overwrite each other, so every one is counted."""
+
+    key = models.CharField(_("key"), max_length=200)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("login failure")
+        verbose_name_plural = _("login failures")
+        indexes = [
+            # Every login attempt counts a key's rows within the window.
+            models.Index(fields=["key", "at"], name="loginfailure_key_at"),
+            # Every failure purges the rows that have left the window, whatever their key.
+            models.Index(fields=["at"], name="loginfailure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} · {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

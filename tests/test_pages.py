@@ -380,6 +380,22 @@ def test_the_queue_filters_by_village_stage_and_overdue(cast: Any, client: Any) 
     assert dongwan.number in investigating and xiling.number not in investigating
 
 
+def test_closed_cases_are_listed_newest_first(cast: Any, client: Any) -> None:
+    older = report(cast, title="旧纠纷", at=local(2026, 10, 5, 9, 0))
+    newer = report(cast, title="新纠纷", at=local(2026, 10, 20, 9, 0))
+    for case in (newer, older):  # withdrawn in the other order: the list follows the report
+        services.transition(case, "withdraw", actor=cast.olga, data={"reason": "撤回"})
+    assert set(Case.objects.filter(pk__in=[older.pk, newer.pk]).values_list("stage", flat=True)) == {"closed"}
+    client.force_login(cast.olga)
+    response = client.get(reverse("desk:queue:index"), {"stage": "closed"})
+    html = response.content.decode()
+    assert html.index(newer.number) < html.index(older.number)
+    # The sort menu says what the list is sorted by; a chosen sort still wins.
+    assert response.context["filter"]["sort"].value() == "-reported"
+    oldest = client.get(reverse("desk:queue:index"), {"stage": "closed", "sort": "reported"}).content.decode()
+    assert oldest.index(older.number) < oldest.index(newer.number)
+
+
 def test_a_bad_filter_value_is_reported_and_lists_nothing(cast: Any, client: Any) -> None:
     case = report(cast)
     response = page(client, cast.olga, reverse("desk:queue:index"), data={"due_within": "abc"})

@@ -101,6 +101,25 @@ def test_the_other_sorts_page_as_the_plain_sort_does(cast: Any, spread: list[Cas
         assert [c.pk for c in listing[start:stop]] == expected[start:stop]
 
 
+def test_a_case_moved_on_between_the_two_reads_is_left_out_of_the_page(cast: Any, spread: list[Case],
+                                                                       monkeypatch: Any) -> None:
+    reported = Case.objects.visible_to(cast.olga).filter(stage="reported")
+    listing = Listing(reported, ["reported_at"])
+    chosen = listing.page_ids(0, 3)
+    moved = Case.objects.get(pk=chosen[1])
+
+    def then_someone_accepts(start: int, stop: int) -> list[int]:
+        # Another officer accepts the second case after the page's ids were chosen.
+        services.transition(moved, "accept", actor=cast.olga,
+                            data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk})
+        return chosen
+
+    monkeypatch.setattr(listing, "page_ids", then_someone_accepts)
+    page = listing[0:3]
+    assert Case.objects.get(pk=moved.pk).stage == "investigating"
+    assert [c.pk for c in page] == [chosen[0], chosen[2]]
+
+
 def choices_form(widget: Any) -> type[forms.Form]:
     class Choices(forms.Form):
         unit = forms.ModelChoiceField(queryset=OrgUnit.objects.order_by("path"), required=False,

@@ -12,9 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
@@ -26,13 +24,6 @@ from workflow import services
 from workflow.models import Deadline
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def _no_login_failures_carried_over() -> Any:
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -29,12 +29,17 @@ def with_listing(cases: Any, now: datetime | None = None) -> Any:
     now = now or timezone.now()
     # A subquery per row rather than MIN over a join: the join's GROUP BY ran over every
     # selected case (a hundred thousand open ones in a county) before a page was cut.
-    nearest = Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True).order_by("due_at").values("due_at")
     return cases.select_related("village", "responsible_unit", "lead_department", "assignee").annotate(
-        next_due_at=Subquery(nearest[:1]),
+        next_due_at=nearest_due(),
         overdue=Exists(open_deadlines().filter(due_at__lt=now)),
         warned=Exists(open_deadlines().filter(warn_at__lte=now)),
     )
+
+
+def nearest_due() -> Any:
+    """The due time of a case's nearest unmet deadline, as a subquery of the case row."""
+    return Subquery(Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True)
+                    .order_by("due_at").values("due_at")[:1])
 
 
 def due_before(cases: Any, moment: datetime) -> Any:
@@ -82,7 +87,10 @@ class Listing:
             return []
         ids = self.page_ids(start, stop)
         rows = {case.pk: case for case in with_listing(self.cases.filter(pk__in=ids), self.now)}
-        return [rows[pk] for pk in ids]
+        # A case that left the selection between the two reads (moved on by someone else
+        # meanwhile, out of the stage asked for) is left out: the page is a row short,
+        # never showing a case no longer selected, or failing.
+        return [rows[pk] for pk in ids if pk in rows]
 
     def page_ids(self, start: int, stop: int) -> list[int]:
         return list(self.cases.annotate(**self.annotations).order_by(*self.order, "pk")
@@ -111,9 +119,7 @@ class NearestDueFirst(Listing):
     FEW = 1000
 
     def __init__(self, cases: Any, now: datetime | None = None) -> None:
-        nearest = Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True).order_by("due_at")
-        super().__init__(cases, [F("nearest_due").asc(nulls_last=True)], now,
-                         nearest_due=Subquery(nearest.values("due_at")[:1]))
+        super().__init__(cases, [F("nearest_due").asc(nulls_last=True)], now, nearest_due=nearest_due())
 
     def page_ids(self, start: int, stop: int) -> list[int]:
         size = min(8 * stop, self.LARGEST_WINDOW)
@@ -145,3 +151,17 @@ class NearestDueFirst(Listing):
         # A window shorter than asked for holds every open deadline; the cases without one
         # would come next, and the plain sort finds those.
         return None, (len(ordered) / len(window) if len(window) == size else None)
+
+
+def listing(cases: Any, terms: list[str]) -> Listing:
+    """`cases` as a Listing ordered by field names (a leading "-" for descending), where
+    `next_due_at` is the nearest open deadline: by itself, ascending, the windows of
+    NearestDueFirst; otherwise the plain sort, cases without an open deadline last."""
+    terms = [t for t in terms if t not in ("pk", "-pk", "id", "-id")]
+    if terms == ["next_due_at"]:
+        return NearestDueFirst(cases)
+    order = [F("nearest_due").desc(nulls_last=True) if t == "-next_due_at"
+             else F("nearest_due").asc(nulls_last=True) if t == "next_due_at" else t for t in terms]
+    if any(t.lstrip("-") == "next_due_at" for t in terms):
+        return Listing(cases, order, nearest_due=nearest_due())
+    return Listing(cases, order)

@@ -12,6 +12,7 @@ import django_filters
 from django import forms
 from django.contrib.auth import authenticate
 from django.conf import settings
+from django.db.models import Exists
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +32,7 @@ from workflow import services
 from workflow.flow import operations
 from workflow.models import Deadline
 from workflow.permissions import PII, grants_for, reporting_units
-from workflow.queues import due_before, with_listing
+from workflow.queues import due_before, listing, nearest_due, open_deadlines, with_listing
 
 from .. import personal_data
 from ..login_throttle import client_address, record_failure, throttled
@@ -78,7 +79,8 @@ class BoundedIsoDateTimeField(django_filters.fields.IsoDateTimeField):
             utc = None
         if utc is None or not 1 < utc.year < 9999:
             raise forms.ValidationError(_("Enter a date and time between the years 2 and 9998."), code="invalid")
-        return moment
+        # In UTC: Python allows offsets up to ±23:59, PostgreSQL refuses those past ±15:59.
+        return utc
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -107,7 +109,8 @@ class CaseFilter(django_filters.FilterSet):
         fields = ["stage", "kind", "category", "risk", "source"]
 
     def filter_overdue(self, queryset: Any, name: str, value: bool) -> Any:
-        return queryset.filter(overdue=value)
+        late = Exists(open_deadlines().filter(due_at__lt=timezone.now()))
+        return queryset.filter(late) if value else queryset.exclude(late)
 
     def filter_due_before(self, queryset: Any, name: str, value: datetime) -> Any:
         return due_before(queryset, value)
@@ -123,13 +126,21 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Case.objects.none()
-        return with_listing(Case.objects.visible_to(self.request.user))
+        cases = Case.objects.visible_to(self.request.user)
+        if self.action == "list":
+            # The list's figures come with the page (list()); here only a name to order by.
+            return cases.alias(next_due_at=nearest_due())
+        return with_listing(cases)
 
-    def filter_queryset(self, queryset: Any) -> Any:
-        # The id last: rows sharing a stage or risk keep one order, so pages neither skip
-        # nor repeat them.
-        queryset = super().filter_queryset(queryset)
-        return queryset.order_by(*queryset.query.order_by, "pk") if self.action == "list" else queryset
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The page's ids are chosen from the filtered cases alone, then only those rows
+        are read with their units and deadline figures (workflow.queues.Listing): read
+        together, the figures were made for every case of a county before a page of
+        twenty was cut, seconds a page over a million cases. Ties are ordered by id, so
+        pages neither skip nor repeat cases sharing a stage or risk."""
+        cases = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(listing(cases, [str(term) for term in cases.query.order_by]))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_serializer_class(self) -> Any:
         if self.action == "list":

@@ -184,12 +184,15 @@ def assignees(user: Any) -> Any:
 
 def listing(request: HttpRequest) -> dict[str, Any]:
     # Always bound: an empty query is a valid filter (open cases, nearest deadline first).
-    form = QueueFilter(request.GET, user=request.user)
+    query = request.GET.copy()
+    if query.get("stage") == Case.Stage.CLOSED and not query.get("sort"):
+        # Closed cases have no open deadline to sort by: the archive reads newest first.
+        query["sort"] = "-reported"
+    form = QueueFilter(query, user=request.user)
     cases = Case.objects.visible_to(request.user)
     cases = form.apply(cases) if form.is_valid() else cases.none()
     size = (form.cleaned_data.get("size") if form.is_valid() else None) or 25
-    page = Paginator(form.rows(cases), size).get_page(request.GET.get("page"))
-    query = request.GET.copy()
+    page = Paginator(form.rows(cases), size).get_page(query.get("page"))
     query.pop("page", None)
     return {"filter": form, "page": page, "query": query.urlencode(),
             "assignees": assignees(request.user) if may_assign_in_bulk(request.user) else None}
