@@ -216,6 +216,10 @@ STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 
+# Connections to Redis one server process may open at once (see _channel_layers).
+REDIS_MAX_CONNECTIONS = envint("REDIS_MAX_CONNECTIONS", 1000)
+
+
 def _channel_layers() -> dict:
     redis_url = os.environ.get("REDIS_URL", "")
     if not redis_url:
@@ -226,7 +230,12 @@ def _channel_layers() -> dict:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # socket_timeout=None: redis-py 8 otherwise times out the layer's blocking read.
-                "hosts": [{"address": redis_url, "socket_timeout": None}],
+                # max_connections: redis-py's pool allows 100 per process and raises
+                # MaxConnectionsError past it, rather than wait; the alert consumer bounds
+                # its own group joins and leaves below this (notifications.consumers).
+                # Redis serves 10,000 clients.
+                "hosts": [{"address": redis_url, "socket_timeout": None,
+                           "max_connections": REDIS_MAX_CONNECTIONS}],
                 # A sweep that finds a backlog (after downtime) sends a supervisor hundreds
                 # of alerts at once; the default 100 per channel would drop most of them.
                 # Dropped pushes are not lost (the backlog is read on reconnect), but live
@@ -275,8 +284,9 @@ SPECTACULAR_SETTINGS = {
         "cases.api.schema.document_errors",
     ],
 }
-# Failed token logins allowed per username and per client address in LOGIN_FAILURE_WINDOW
-# seconds before further attempts are refused (429) until the window passes.
+# Failed logins (login page, token login, password change) allowed per username and per
+# client address in LOGIN_FAILURE_WINDOW seconds before further attempts are refused
+# until the window passes (cases.login_throttle).
 LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW = envint("LOGIN_FAILURE_WINDOW", 900)
 

@@ -150,6 +150,11 @@ class PrivateRedis:
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)
 
+    def resume(self) -> None:
+        """SIGCONT: a frozen Redis answers again, its groups and messages kept."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
 
 # --- PostgreSQL ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ test's thread, on the same connection."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -23,13 +24,15 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from config.asgi import application
-from notifications.consumers import BACKLOG_LIMIT, UNAUTHENTICATED
+from notifications import consumers
+from notifications.consumers import BACKLOG_LIMIT, BAD_AFTER, MAX_ID, UNAUTHENTICATED
 from notifications.models import Notification
 from notifications.services import notify, push
 from tests.conftest import Cast, report
@@ -364,5 +367,194 @@ def test_with_the_channel_layer_down_notifications_commit_and_wait_in_the_backlo
     async def body() -> None:
         async with connected(headers) as lena:
             assert await backlog_ids(lena) == [row.pk]
+
+    run(body)
+
+
+# --- sync: a push lost while the socket stays open -------------------------------------
+
+
+@pytest.fixture
+def sync_any_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No minimum between syncs, for tests that sync more often than a client may."""
+    monkeypatch.setattr(consumers, "SYNC_MIN_SECONDS", 0)
+
+
+def pushed_nowhere(monkeypatch: pytest.MonkeyPatch, cast: Cast, user: Any,
+                   kept: list[tuple[str, dict[str, Any]]] | None = None) -> Notification:
+    """A notification committed whose push the channel layer takes and never delivers (a
+    frozen Redis, a full channel); into `kept` if given, to deliver it late."""
+    async def lost(group: str, message: dict[str, Any]) -> None:
+        if kept is not None:
+            kept.append((group, message))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(get_channel_layer(), "group_send", lost)
+        return overdue(cast, user)
+
+
+def delivered(row: Notification) -> Any:
+    return Notification.objects.get(pk=row.pk).delivered_at
+
+
+def notification_queries(queries: CaptureQueriesContext) -> list[str]:
+    return [query["sql"] for query in queries.captured_queries if Notification._meta.db_table in query["sql"]]
+
+
+def test_a_push_lost_with_the_socket_open_arrives_on_sync_once_and_not_again_once_acknowledged(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, sync_any_time: None
+) -> None:
+    seen = overdue(cast, cast.lena)
+    headers = session_headers(cast.lena)
+    lost: list[Notification] = []
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            assert await backlog_ids(lena) == [seen.pk]
+            await lena.send_json_to({"type": "ack", "id": seen.pk})
+            assert await lena.receive_json_from() == {"type": "acked", "id": seen.pk}
+            lost.append(await database_sync_to_async(pushed_nowhere)(monkeypatch, cast, cast.lena))
+            assert await lena.receive_nothing(timeout=0.3), "the push was not lost"
+            await lena.send_json_to({"type": "sync", "after": seen.pk})
+            assert await lena.receive_json_from() == {
+                "type": "backlog", "alerts": [await database_sync_to_async(expected_alert)(lost[0])]}
+            assert await lena.receive_nothing(timeout=0.3)
+            assert await database_sync_to_async(delivered)(lost[0]) is None
+            # Not acknowledged, it comes again even after the client has seen its id.
+            await lena.send_json_to({"type": "sync", "after": lost[0].pk})
+            assert await backlog_ids(lena) == [lost[0].pk]
+            await lena.send_json_to({"type": "ack", "id": lost[0].pk})
+            assert await lena.receive_json_from() == {"type": "acked", "id": lost[0].pk}
+            assert await database_sync_to_async(delivered)(lost[0]) is not None
+            await lena.send_json_to({"type": "sync", "after": lost[0].pk})
+            assert await backlog_ids(lena) == []
+            assert await lena.receive_nothing(timeout=0.3)
+
+    run(body)
+    assert Notification.objects.filter(user=cast.lena, delivered_at__isnull=True).count() == 0
+    assert Notification.objects.filter(user=cast.lena).count() == 2
+
+
+def test_a_sync_with_a_bad_after_gets_an_error_and_the_whole_backlog_and_changes_nothing(
+    cast: Cast, sync_any_time: None
+) -> None:
+    first = overdue(cast, cast.lena)
+    last = overdue(cast, cast.lena)
+    Notification.objects.filter(pk=first.pk).update(delivered_at=timezone.now())
+    headers = session_headers(cast.lena)
+    before = list(Notification.objects.order_by("pk").values())
+
+    async def body() -> None:
+        async with connected(headers, f"?after={last.pk}") as lena:
+            assert await backlog_ids(lena) == [last.pk]
+            for frame in ['{"type": "sync", "after": "%d"}' % first.pk, '{"type": "sync", "after": -1}',
+                          '{"type": "sync", "after": true}', f'{{"type": "sync", "after": {MAX_ID + 1}}}',
+                          '{"type": "sync", "after": 1e400}', '{"type": "sync", "after": %d.0}' % first.pk,
+                          '{"type": "sync", "after": null}', '{"type": "sync", "after": [1]}']:
+                await lena.send_to(text_data=frame)
+                assert await lena.receive_json_from() == {"type": "error", "message": BAD_AFTER}, frame
+                assert await backlog_ids(lena) == [first.pk, last.pk], frame
+            # Without after: the whole backlog, and nothing to complain of.
+            await lena.send_json_to({"type": "sync"})
+            assert await backlog_ids(lena) == [first.pk, last.pk]
+            # The ends of the range are ids; the unacknowledged one comes whatever the start.
+            await lena.send_json_to({"type": "sync", "after": 0})
+            assert await backlog_ids(lena) == [first.pk, last.pk]
+            await lena.send_json_to({"type": "sync", "after": MAX_ID})
+            assert await backlog_ids(lena) == [last.pk]
+            await lena.send_json_to({"type": "sync", "after": first.pk})
+            assert await backlog_ids(lena) == [last.pk]
+            assert await lena.receive_nothing(timeout=0.1)
+
+    run(body)
+    assert list(Notification.objects.order_by("pk").values()) == before
+
+
+def test_a_sync_sooner_than_the_minimum_is_refused_without_a_query(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = overdue(cast, cast.lena)
+    headers = session_headers(cast.lena)
+    assert consumers.SYNC_MIN_SECONDS >= 5  # the default: connect and two syncs take far less
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            assert await backlog_ids(lena) == [mine.pk]
+            # The backlog on connect counts as a sync; so does each sync answered.
+            for _ in range(2):
+                await lena.send_json_to({"type": "sync", "after": 0})
+                refused = await lena.receive_json_from()
+                assert refused["type"] == "error"
+                assert f"one sync every {consumers.SYNC_MIN_SECONDS:g} s" in refused["message"]
+            # The time passed, as far as the socket can tell.
+            monkeypatch.setattr(consumers, "SYNC_MIN_SECONDS", 0)
+            await lena.send_json_to({"type": "sync", "after": 0})
+            assert await backlog_ids(lena) == [mine.pk]
+
+    with CaptureQueriesContext(connection) as queries:
+        run(body)
+    # The backlog on connect and the one sync answered; none for those refused.
+    assert len(notification_queries(queries)) == 2, notification_queries(queries)
+    assert Notification.objects.get(pk=mine.pk).delivered_at is None
+
+
+def test_an_alert_in_a_sync_reply_whose_push_comes_late_is_forwarded_once(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, sync_any_time: None
+) -> None:
+    headers = session_headers(cast.lena)
+    kept: list[tuple[str, dict[str, Any]]] = []
+    rows: list[Notification] = []
+
+    async def body() -> None:
+        async with connected(headers) as lena:
+            assert await backlog_ids(lena) == []
+            rows.append(await database_sync_to_async(pushed_nowhere)(monkeypatch, cast, cast.lena, kept))
+            await lena.send_json_to({"type": "sync", "after": 0})
+            assert await backlog_ids(lena) == [rows[0].pk]
+            await lena.send_json_to({"type": "ack", "id": rows[0].pk})
+            assert await lena.receive_json_from() == {"type": "acked", "id": rows[0].pk}
+            # Acknowledged, it is in no later backlog; its push may still come.
+            await lena.send_json_to({"type": "sync", "after": rows[0].pk})
+            assert await backlog_ids(lena) == []
+            # The layer hands the push over after all (a Redis that hung, then answered).
+            [(group, message)] = kept
+            await get_channel_layer().group_send(group, message)
+            assert await lena.receive_nothing(timeout=0.3)
+            # The next push is forwarded as usual.
+            rows.append(await database_sync_to_async(overdue)(cast, cast.lena))
+            assert (await lena.receive_json_from())["id"] == rows[1].pk
+            assert await lena.receive_nothing(timeout=0.3)
+
+    run(body)
+    assert Notification.objects.get(pk=rows[0].pk).delivered_at is not None
+    assert Notification.objects.get(pk=rows[1].pk).delivered_at is None
+
+
+def test_sockets_closing_together_all_leave_their_group_with_a_small_redis_pool(
+        cast: Cast, layer: str, settings: Any) -> None:
+    if layer != "redis":
+        pytest.skip("the Redis layer's connection pool")
+    # A pool of four: forty sockets joining and leaving at once would take forty
+    # connections, and redis-py raises past the pool's size instead of waiting.
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["max_connections"] = 4
+    settings.REDIS_MAX_CONNECTIONS = 4
+    channel_layers.backends.clear()
+    headers = session_headers(cast.lena)
+    redis_layer = get_channel_layer()
+    group_key = redis_layer._group_key(consumers.group_name(cast.lena.pk))
+
+    async def members() -> int:
+        with redis.Redis.from_url(REDIS_ADDRESS) as client:
+            return client.zcard(group_key)
+
+    async def body() -> None:
+        sockets = [socket(headers) for _ in range(40)]
+        accepted = await asyncio.gather(*(s.connect() for s in sockets))
+        assert all(ok for ok, _ in accepted)
+        for s in sockets:
+            assert await backlog_ids(s) == []
+        assert await members() == 40
+        await asyncio.gather(*(s.disconnect() for s in sockets))
+        assert await members() == 0
 
     run(body)

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -30,8 +30,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
@@ -39,7 +40,9 @@ from rest_framework.authtoken.models import Token
 from websockets.sync.client import connect
 
 from cases.models import Case, CaseEvent
+from notifications.consumers import SYNC_MIN_SECONDS
 from notifications.models import Notification
+from notifications.services import PUSH_TIMEOUT, notify
 from tests.conftest import build_cast, local, report
 from tests.faults_support import AlertClient, PrivateCluster, PrivateRedis, port_open, request, wait_until
 from tests.test_embedded_server import (
@@ -191,6 +194,78 @@ def test_with_redis_hung_then_down_the_sweep_and_pages_go_on_and_clients_get_the
         assert client.backlogs >= 2, f"{name} never reconnected"
 
 
+@committed
+def test_an_alert_whose_push_a_hung_redis_lost_reaches_the_open_socket_on_its_next_sync(
+    tmp_path: Path, settings: Any,
+) -> None:
+    """A server on its own redis-server, lena's socket open. Redis hangs (SIGSTOP) while a
+    notification for her is committed and pushed from another process, as the sweeper
+    does: the push gives up after PUSH_TIMEOUT without raising. Redis answers again
+    (SIGCONT) with the socket still open, never reconnected: nothing comes by itself,
+    and her next sync brings the alert, once."""
+    redis = PrivateRedis(tmp_path)
+    cast = build_cast()
+    case = report(cast)
+    token = Token.objects.create(user=cast.lena).key
+    # This process pushes through the private Redis, as a sweeper beside the server would.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [{"address": redis.url, "socket_timeout": None}]}}}
+    channel_layers.backends.clear()
+    port = free_port()
+    server = None
+
+    def alert_for_lena() -> Notification:
+        with transaction.atomic():
+            [row] = notify([cast.lena], kind="overdue", level=Notification.Level.OVERDUE,
+                           text=f"{case.number} 受理期限已逾期", at=timezone.now(), case=case)
+        return row
+
+    def reply(socket_: Any) -> dict[str, Any]:
+        return json.loads(socket_.recv(timeout=PATIENCE))
+
+    try:
+        redis.start()
+        server = serve("uvicorn", port, child_env(tmp_path / "var", REDIS_URL=redis.url, SWEEP_INTERVAL="0"),
+                       tmp_path)
+        wait_for_port(server, port)
+        with connect(alerts_url(port, token), open_timeout=5, close_timeout=1) as lena:
+            assert reply(lena) == {"type": "backlog", "alerts": []}
+            # The server counts the backlog on connect as a sync.
+            may_sync_at = time.monotonic() + SYNC_MIN_SECONDS
+
+            redis.freeze()
+            started = time.monotonic()
+            lost = alert_for_lena()  # commits, then pushes; raising would fail the test here
+            pushing = time.monotonic() - started
+            assert pushing < PUSH_TIMEOUT + 2, f"the push held the commit back {pushing:.1f} s"
+            assert Notification.objects.filter(pk=lost.pk, delivered_at__isnull=True).exists()
+            redis.resume()
+
+            # Until the socket may sync, nothing comes by itself: the push was lost.
+            with pytest.raises(TimeoutError):
+                lena.recv(timeout=max(0.0, may_sync_at - time.monotonic()) + 0.2)
+            lena.send(json.dumps({"type": "sync", "after": 0}))
+            assert [alert["id"] for alert in reply(lena)["alerts"]] == [lost.pk]
+            lena.send(json.dumps({"type": "ack", "id": lost.pk}))
+            assert reply(lena) == {"type": "acked", "id": lost.pk}
+
+            # And live pushes reach the same socket again.
+            live = alert_for_lena()
+            assert reply(lena)["id"] == live.pk
+            with pytest.raises(TimeoutError):
+                lena.recv(timeout=0.5)
+        assert server.process.poll() is None, "the server died"
+    finally:
+        if server is not None:
+            stop([server])
+        redis.stop()
+        channel_layers.backends.clear()
+
+    assert Notification.objects.get(pk=lost.pk).delivered_at is not None
+    assert list(Notification.objects.filter(user=cast.lena).values_list("pk", flat=True).order_by("pk")) == [
+        lost.pk, live.pk]
+
+
 # --- a sweeper killed ------------------------------------------------------------------
 
 # Deadlines swept in one run: several of the sweep's batches (workflow.sweep.BATCH), so a
@@ -232,6 +307,27 @@ def assert_whole_steps(deadlines: list[int], step: str, expected: set[int]) -> N
         f"{step} notifications not one per recipient of each marked deadline")
 
 
+# How long the sweeper runs between two looks at what it committed.
+RUN_SLICE = 0.005
+
+
+def kill_after_a_batch(sweeper: Any, committed_any: Callable[[], Any], what: str) -> None:
+    """SIGKILL `sweeper` once `committed_any()` says a batch has committed. It runs in
+    slices of RUN_SLICE seconds and is looked at while stopped (SIGSTOP), so nothing
+    commits between the look and the kill: looked at while running, a quick machine
+    finished every batch in between."""
+    give_up = time.monotonic() + PATIENCE
+    while time.monotonic() < give_up and sweeper.process.poll() is None:
+        sweeper.process.send_signal(signal.SIGSTOP)
+        if committed_any():
+            sweeper.process.send_signal(signal.SIGKILL)
+            sweeper.process.wait(timeout=10)
+            return
+        sweeper.process.send_signal(signal.SIGCONT)
+        time.sleep(RUN_SLICE)
+    pytest.fail(f"{what}: not within {PATIENCE} s, or the sweeper ended first (exit {sweeper.process.poll()})")
+
+
 @committed
 def test_a_sweeper_killed_mid_run_leaves_no_step_half_taken_and_the_next_run_takes_each_once(tmp_path: Path) -> None:
     """For each step of the ladder: `sweep_deadlines` over CASES × PER_CASE due
@@ -259,11 +355,7 @@ def test_a_sweeper_killed_mid_run_leaves_no_step_half_taken_and_the_next_run_tak
     for step, (_, moment) in LADDER_TIMES.items():
         sweeper = spawn(f"sweeper-{step}", sweep_command(moment), env, tmp_path)
         try:
-            # Polled often: a batch commits every few tens of milliseconds.
-            wait_until(lambda: sweeper.process.poll() is not None or marked(deadlines, step), PATIENCE,
-                       f"the first {step} batch committed", interval=0.01)
-            sweeper.process.send_signal(signal.SIGKILL)
-            sweeper.process.wait(timeout=10)
+            kill_after_a_batch(sweeper, lambda: marked(deadlines, step), f"the first {step} batch committed")
         finally:
             stop([sweeper])
         done = marked(deadlines, step)

@@ -2,7 +2,13 @@
    navigations, so the socket stays open while the body is swapped. */
 (function () {
   "use strict";
-  var socket = null, retry = 1000, lastId = null, known = {};
+  // A push the channel layer loses (Redis frozen or restarted) leaves the socket open, so
+  // an open page asks for what it missed now and then; the alert would also show in the
+  // page's list on the next navigation. The server answers one sync per 10 s per socket
+  // (SYNC_MIN_SECONDS in notifications/consumers.py, its backlog on connect included);
+  // a little more here, so network jitter never gets a sync refused.
+  var SYNC_SECONDS = 60, SYNC_MIN_SECONDS = 15;
+  var socket = null, retry = 1000, lastId = null, known = {}, lastSync = 0;
 
   function config() { return document.getElementById("desk-config"); }
 
@@ -34,8 +40,14 @@
     setTimeout(function () { div.remove(); }, 15000);
   }
 
+  function ack(id) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify({type: "ack", id: id}));
+  }
+
   function receive(alert) {
-    if (known[alert.id]) return;
+    // Sent again: the server has no acknowledgement of it (the socket closed before it
+    // went out), and would otherwise send it in every backlog.
+    if (known[alert.id]) { ack(alert.id); return; }
     known[alert.id] = true;
     lastId = Math.max(lastId || 0, alert.id);
     counter(1);
@@ -47,7 +59,13 @@
       li.textContent = alert.title || "";
       list.insertBefore(li, list.firstChild);
     }
-    if (socket && socket.readyState === 1) socket.send(JSON.stringify({type: "ack", id: alert.id}));
+    ack(alert.id);
+  }
+
+  function sync() {
+    if (!socket || socket.readyState !== 1 || performance.now() - lastSync < SYNC_MIN_SECONDS * 1000) return;
+    lastSync = performance.now();
+    socket.send(JSON.stringify({type: "sync", after: lastId}));
   }
 
   function connect() {
@@ -56,7 +74,11 @@
     if (lastId === null) lastId = parseInt(cfg.dataset.lastAlert || "0", 10);
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + "/ws/alerts/?after=" + lastId);
-    socket.onopen = function () { retry = 1000; document.documentElement.dataset.alerts = "live"; };
+    socket.onopen = function () {
+      retry = 1000;
+      lastSync = performance.now();  // the backlog on connect is as good as a sync
+      document.documentElement.dataset.alerts = "live";
+    };
     socket.onmessage = function (event) {
       var message = JSON.parse(event.data);
       if (message.type === "backlog") message.alerts.forEach(receive);
@@ -109,4 +131,7 @@
   document.addEventListener("turbo:load", start);
   document.addEventListener("DOMContentLoaded", start);
   setInterval(countdowns, 30000);
+  setInterval(sync, SYNC_SECONDS * 1000);
+  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") sync(); });
+  window.addEventListener("online", sync);
 })();
