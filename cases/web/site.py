@@ -27,7 +27,20 @@ class MenuEntry(AppMenuMixin, Viewset):
     permission: Callable[[Any], bool] | None = None
 
     def has_view_permission(self, user: Any, obj: Any = None) -> bool:
-        return user.is_authenticated and (self.permission is None or self.permission(user))
+        if not user.is_authenticated:
+            return False
+        if self.permission is None:
+            return True
+        # The menu asks every entry on every page, and four entries ask the same question
+        # (may_review), each a query or two. The answers are kept on the request's user
+        # object, which is read anew for every request.
+        answers = getattr(user, "_menu_answers", None)
+        if answers is None:
+            answers = {}
+            user._menu_answers = answers
+        if self.permission not in answers:
+            answers[self.permission] = self.permission(user)
+        return answers[self.permission]
 
 
 def may_administer(user: Any) -> bool:
