@@ -5,10 +5,11 @@ as `BENCH <name> <value> <unit>` lines."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from urllib.parse import urlparse
+
+from tests.bench.support import reachable
 
 BENCHMARKS = ["tests.bench.transition", "tests.bench.sweep", "tests.bench.alerts", "tests.bench.export",
               "tests.bench.load", "tests.bench.queue", "tests.bench.ws"]
@@ -17,19 +18,10 @@ KEEPS_ITS_DATABASE = {"tests.bench.load"}
 POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tiaochu")
 
 
-def reachable(url: str) -> bool:
-    parts = urlparse(url)
-    try:
-        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
 def main() -> int:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     databases = [("sqlite", env)]
-    if reachable(POSTGRES):
+    if reachable(POSTGRES, 5432):
         databases.append(("postgres", {**env, "DATABASE_URL": POSTGRES}))
     else:
         print(f"# PostgreSQL at {urlparse(POSTGRES).netloc} does not answer: its figures are skipped")

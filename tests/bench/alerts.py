@@ -36,11 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
-import resource
 import selectors
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,12 +48,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
+
+from tests.bench.support import (
+    HOST, PROJECT_ROOT, START_TIMEOUT, child_database_url, percentile, raise_open_files, reachable, serve, stop)
 
 CLIENTS = int(os.environ.get("BENCH_ALERT_CLIENTS", "1000"))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-HOST = "127.0.0.1"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Connections opened at once by the client process: enough to connect 1,000 in seconds,
 # few enough that the servers' database pools and the backlog queries keep up.
 CONNECT_CONCURRENCY = 50
@@ -64,31 +62,6 @@ CONNECT_CONCURRENCY = 50
 COLLECT_TIMEOUT = 60.0
 # After the last expected alert, keep listening this long to see duplicates.
 GRACE = 1.0
-START_TIMEOUT = 60.0
-
-
-def reachable(url: str, default_port: int) -> bool:
-    parts = urlparse(url)
-    try:
-        socket.create_connection((parts.hostname or HOST, parts.port or default_port), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
-def raise_open_files(wanted: int) -> None:
-    """1,000 sockets in one process, and as many on the servers' side (which inherit
-    this limit): the soft limit is often 1,024."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest rank: the smallest value with at least p of the values at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
 
 # --- the client process ----------------------------------------------------------------
@@ -157,78 +130,6 @@ def clients_main() -> None:
 
 
 # --- the bench process -----------------------------------------------------------------
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def free_port() -> int:
-    """A port nobody listens on now; a race with another program is rare enough, and the
-    start-up check reports it."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def child_database_url() -> str:
-    """The benchmark's test database as a DATABASE_URL for the servers."""
-    from django.db import connection
-
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(s['NAME']).resolve()}"
-    auth = quote(s["USER"] or "", safe="")
-    if s["PASSWORD"]:
-        auth += ":" + quote(s["PASSWORD"], safe="")
-    port = f":{s['PORT']}" if s["PORT"] else ""
-    return f"postgres://{auth}{'@' if auth else ''}{s['HOST'] or 'localhost'}{port}/{quote(s['NAME'])}"
-
-
-def serve(name: str, log_dir: Path, **env: str) -> tuple[Child, int]:
-    """A uvicorn server as production runs it, on the benchmark's database; logs to a
-    file (a pipe could fill and block it)."""
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    environment.update(DATABASE_URL=child_database_url(), DEBUG="0", PYTHONUNBUFFERED="1", **env)
-    log = log_dir / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", HOST, "--port", str(port),
-             "--lifespan", "on", "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "2"],
-            cwd=PROJECT_ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
-    child = Child(name, process, log)
-    give_up = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < give_up:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{child.tail()}")
-        try:
-            socket.create_connection((HOST, port), timeout=0.5).close()
-            return child, port
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{name} did not listen on {port}:\n{child.tail()}")
-
-
-def stop(children: list[Child]) -> None:
-    for child in children:
-        if child.process.poll() is None:
-            child.process.terminate()
-    for child in children:
-        try:
-            child.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.process.kill()
-            child.process.wait()
 
 
 class Clients:
@@ -344,9 +245,10 @@ def run_redis(fixture: Fixture, log_dir: Path, suffix: str) -> None:
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     arm(fixture, datetime.now(dt_timezone.utc) - timedelta(minutes=1))
-    servers = [serve(f"redis-{n}", log_dir, REDIS_URL=REDIS_URL, SWEEP_INTERVAL="0") for n in range(2)]
+    url = child_database_url()
+    servers = [serve(f"redis-{n}", url, log_dir, REDIS_URL=REDIS_URL, SWEEP_INTERVAL="0") for n in range(2)]
     try:
-        ports = [port for _, port in servers]
+        ports = [server.port for server in servers]
         targets = [(f"ws://{HOST}:{ports[i % 2]}/ws/alerts/?token={fixture.tokens[u]}", u)
                    for i, u in enumerate(fixture.users)]
         clients = Clients(targets, "overdue")
@@ -374,7 +276,7 @@ def run_redis(fixture: Fixture, log_dir: Path, suffix: str) -> None:
         print(f"# redis: {swept}; {len(servers)} servers, pushes took {pushing[0] * 1000:.0f} ms in all", flush=True)
         report_latency("alert.latency.redis", suffix, latencies, result)
     finally:
-        stop([child for child, _ in servers])
+        stop(servers)
 
 
 def run_memory(fixture: Fixture, log_dir: Path, suffix: str) -> None:
@@ -383,9 +285,9 @@ def run_memory(fixture: Fixture, log_dir: Path, suffix: str) -> None:
     from notifications.models import Notification
 
     arm(fixture, datetime.now(dt_timezone.utc) + timedelta(days=1))
-    child, port = serve("memory", log_dir, SWEEP_INTERVAL="1")
+    server = serve("memory", child_database_url(), log_dir, SWEEP_INTERVAL="1")
     try:
-        targets = [(f"ws://{HOST}:{port}/ws/alerts/?token={fixture.tokens[u]}", u) for u in fixture.users]
+        targets = [(f"ws://{HOST}:{server.port}/ws/alerts/?token={fixture.tokens[u]}", u) for u in fixture.users]
         clients = Clients(targets, "overdue")
         clients.ready()
         due = datetime.now(dt_timezone.utc) + timedelta(seconds=2)
@@ -399,7 +301,7 @@ def run_memory(fixture: Fixture, log_dir: Path, suffix: str) -> None:
         report_latency("alert.latency.memory.from_sweep_start", suffix,
                        [at - started[user].timestamp() for user, at in received.items()], result)
     finally:
-        stop([child])
+        stop([server])
 
 
 @contextmanager

@@ -31,9 +31,9 @@ successful transitions.
 
 PostgreSQL only (the scaled set-up); Redis at BENCH_LOAD_REDIS_URL (database 13,
 flushed). The servers open a database connection per request (LOAD_CONN_MAX_AGE, and
-why, at the constant). The database LOAD_DATABASE (tiaochu_load) is dropped and built
-anew (about five minutes for a million cases), and dropped at the end unless
-BENCH_KEEP_DB=1 (then queue.py reuses it). LOAD_REUSE=1 uses an existing one of the
+why, at CONN_MAX_AGE in support.py). The database LOAD_DATABASE (tiaochu_load) is
+dropped and built anew (about five minutes for a million cases), and dropped at the end
+unless BENCH_KEEP_DB=1 (then queue.py reuses it). LOAD_REUSE=1 uses an existing one of the
 right size instead of building. For development: LOAD_CASES=100000 LOAD_SECONDS=20.
 """
 
@@ -44,9 +44,7 @@ import json
 import math
 import os
 import random
-import resource
 import selectors
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +55,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from tests.bench.support import (
+    CONN_MAX_AGE, HOST, PROJECT_ROOT, percentile, raise_open_files, serve, session_for, stop)
+
 CASES = int(os.environ.get("LOAD_CASES", "1000000"))
 SECONDS = float(os.environ.get("LOAD_SECONDS", "60"))
 BASELINE_SECONDS = float(os.environ.get("LOAD_BASELINE_SECONDS", "15"))
@@ -64,18 +65,11 @@ WARMUP_SECONDS = float(os.environ.get("LOAD_WARMUP_SECONDS", "5"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "50"))
 WORKERS = int(os.environ.get("LOAD_WORKERS", "4"))
 POOL = int(os.environ.get("LOAD_POOL", "50"))
-# A database connection per request, as the servers should run under uvicorn: Django
-# runs each ASGI request's sync code in a thread of its own, so connections kept for
-# reuse (DB_CONN_MAX_AGE > 0) pile up, one per thread, until PostgreSQL refuses more.
-CONN_MAX_AGE = os.environ.get("LOAD_CONN_MAX_AGE", "0")
 DATABASE = os.environ.get("LOAD_DATABASE", "tiaochu_load")
 REUSE = os.environ.get("LOAD_REUSE", "0") == "1"
 KEEP = os.environ.get("BENCH_KEEP_DB", "0") == "1"
 REDIS_URL = os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6379/13")
-HOST = "127.0.0.1"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REQUEST_TIMEOUT = 60.0
-START_TIMEOUT = 60.0
 
 NEXT_STEP = {"investigating": "start_mediation", "mediating": "resolve", "resolved": "reopen"}
 BODIES = {
@@ -85,12 +79,6 @@ BODIES = {
     "note": {"text": "电话联系当事人，约定调解时间。"},
 }
 READS = ("api_list", "queue_page")
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest rank: the smallest value with at least p of the values at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
 
 # --- the client process ----------------------------------------------------------------
@@ -279,83 +267,7 @@ def clients_main() -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def raise_open_files(wanted: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
-
-
 # --- the bench process -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def serve(name: str, url: str, log_dir: Path, **env: str) -> Server:
-    """An ASGI server as production runs it: uvicorn, no in-process sweep, no access log;
-    `env` adds to its environment (REDIS_URL)."""
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    environment.update(DATABASE_URL=url, SWEEP_INTERVAL="0", DEBUG="0", PYTHONUNBUFFERED="1",
-                       DB_CONN_MAX_AGE=CONN_MAX_AGE, **env)
-    log = log_dir / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", HOST, "--port", str(port),
-             "--lifespan", "on", "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "2"],
-            cwd=PROJECT_ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(process, port, log)
-    give_up = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < give_up:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{server.tail()}")
-        try:
-            socket.create_connection((HOST, port), timeout=0.5).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{name} did not listen on {port}:\n{server.tail()}")
-
-
-def stop(servers: list[Server]) -> None:
-    for s in servers:
-        if s.process.poll() is None:
-            s.process.terminate()
-    for s in servers:
-        try:
-            s.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            s.process.kill()
-            s.process.wait()
-
-
-def session_for(user: Any) -> str:
-    """A signed-in session for `user`, as the login page would store it."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
 
 
 @dataclass
@@ -509,7 +421,8 @@ def main() -> None:
 
         connection.close()
         with tempfile.TemporaryDirectory(prefix="bench-load-") as logs:
-            servers = [serve(f"server-{n}", url, Path(logs), REDIS_URL=REDIS_URL) for n in range(WORKERS)]
+            servers = [serve(f"server-{n}", url, Path(logs), REDIS_URL=REDIS_URL, DB_CONN_MAX_AGE=CONN_MAX_AGE)
+                       for n in range(WORKERS)]
             try:
                 result = drive(specs, [s.port for s in servers])
             finally:

@@ -3,7 +3,7 @@ and the same number of queries at 10 rows as at 50.
 
 The county of million.py (LOAD_CASES cases; reused when load.py left it, else built):
 its supervisor sees every case, about a tenth of them open. The page is asked of one
-uvicorn server as deployed (DEBUG off, persistent database connection), one request at
+uvicorn server as deployed (DEBUG off, a database connection per request), one request at
 a time over a kept-alive connection, so the figure is the page's own latency:
 - `queue.p95_ms`: `/desk/queue/` as the menu opens it (open cases, nearest deadline
   first, 25 rows), QUEUE_ROUNDS requests after a warm-up;
@@ -22,7 +22,6 @@ QUEUE_EXPLAIN=1 prints EXPLAIN ANALYZE of the default page's statements on cases
 from __future__ import annotations
 
 import http.client
-import math
 import os
 import statistics
 import tempfile
@@ -31,17 +30,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from tests.bench.support import CONN_MAX_AGE, percentile, serve, session_for, stop
+
 CASES = int(os.environ.get("LOAD_CASES", "1000000"))
 DATABASE = os.environ.get("LOAD_DATABASE", "tiaochu_load")
 KEEP = os.environ.get("BENCH_KEEP_DB", "0") == "1"
 ROUNDS = int(os.environ.get("QUEUE_ROUNDS", "40"))
 GOAL_MS = 150
 SUPERVISOR = "qy_ld"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
 
 class Browser:
@@ -107,7 +103,6 @@ def measure(url: str) -> bool:
     from django.db import connection
 
     from cases.models import Case, OrgUnit
-    from tests.bench.load import serve, session_for, stop
 
     supervisor = get_user_model().objects.get(username=SUPERVISOR)
     ten, fifty, extra = query_counts(supervisor)
@@ -126,7 +121,7 @@ def measure(url: str) -> bool:
     session = session_for(supervisor)
     connection.close()
     with tempfile.TemporaryDirectory(prefix="bench-queue-") as logs:
-        server = serve("queue", url, Path(logs))
+        server = serve("queue", url, Path(logs), DB_CONN_MAX_AGE=CONN_MAX_AGE)
         try:
             browser = Browser(server.port, session)
             baseline_path = f"/desk/queue/?ids={one}"

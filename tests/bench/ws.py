@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import random
-import resource
 import selectors
 import subprocess
 import sys
@@ -39,31 +37,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from tests.bench.support import (
+    CONN_MAX_AGE, HOST, PROJECT_ROOT, child_database_url, percentile, raise_open_files, reachable, serve, stop)
+
 TARGET = int(os.environ.get("WS_TARGET", "5000"))
 STEP = int(os.environ.get("WS_STEP", "250"))
 MAX_CONNECT_MS = float(os.environ.get("WS_MAX_CONNECT_MS", "2000"))
 MAX_PING_MS = float(os.environ.get("WS_MAX_PING_MS", "1000"))
 PINGS = int(os.environ.get("WS_PINGS", "200"))
 REDIS_URL = os.environ.get("BENCH_WS_REDIS_URL", "redis://127.0.0.1:6379/14")
-HOST = "127.0.0.1"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Handshakes at once from the client: enough to open thousands in seconds, few enough
 # that the server's database work for them (token, backlog) queues rather than times out.
 CONCURRENCY = 50
 WARMUP = 20
 # Sockets of each step opened one at a time, to time a connect.
 PROBES = 5
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)] if ordered else 0.0
-
-
-def raise_open_files(wanted: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
 
 
 # --- the client process ----------------------------------------------------------------
@@ -228,16 +216,11 @@ def climb(tokens: list[str], port: int, pid: int) -> dict[str, Any]:
 
 def main() -> None:
     scaled = urlparse(os.environ.get("DATABASE_URL", "")).scheme.startswith("postgres")
-    if scaled:
-        import socket
-
-        try:
-            socket.create_connection((urlparse(REDIS_URL).hostname or HOST, urlparse(REDIS_URL).port or 6379),
-                                     timeout=2).close()
-            os.environ["REDIS_URL"] = REDIS_URL
-        except OSError:
-            print(f"# ws: Redis at {urlparse(REDIS_URL).netloc} does not answer: in-memory layer")
-            os.environ.pop("REDIS_URL", None)
+    redis_up = scaled and reachable(REDIS_URL, 6379)
+    if scaled and not redis_up:
+        print(f"# ws: Redis at {urlparse(REDIS_URL).netloc} does not answer: in-memory layer")
+    if redis_up:
+        os.environ["REDIS_URL"] = REDIS_URL
     else:
         os.environ.pop("REDIS_URL", None)
     if not Path("/proc/self/status").exists():
@@ -250,9 +233,6 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
     from django.test.utils import setup_test_environment
-
-    from tests.bench.alerts import child_database_url
-    from tests.bench.load import serve, stop
 
     setup_test_environment()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -275,7 +255,7 @@ def main() -> None:
             redis.Redis.from_url(REDIS_URL).flushdb()
         with tempfile.TemporaryDirectory(prefix="bench-ws-") as logs:
             env = {"REDIS_URL": REDIS_URL} if layer == "redis" else {}
-            server = serve("ws", url, Path(logs), **env)
+            server = serve("ws", url, Path(logs), DB_CONN_MAX_AGE=CONN_MAX_AGE, **env)
             try:
                 result = climb(tokens, server.port, server.process.pid)
             finally:
