@@ -454,11 +454,17 @@ def load(base: str, token: str, cases: list[int], worker: int, stopping: threadi
         outcomes.append(outcome)
 
 
-# 0, the default: a connection per request. 60: connections kept, where one left dead by
-# the restart could fail the first query after it (settings: CONN_HEALTH_CHECKS).
-@pytest.mark.parametrize("conn_max_age", ["0", "60"])
+# The ways a server holds its connections (config/settings.py). A connection per
+# request, the default; connections kept (DB_CONN_MAX_AGE), where one left dead by the
+# restart could fail the first query after it (CONN_HEALTH_CHECKS); a pool, whose
+# connections die with the restart and are replaced.
+CONNECTIONS = {"per request": {"DB_CONN_MAX_AGE": "0"}, "kept": {"DB_CONN_MAX_AGE": "60"},
+               "pooled": {"DB_CONN_MAX_AGE": "0", "DB_POOL_SIZE": "4"}}
+
+
+@pytest.mark.parametrize("connections", list(CONNECTIONS))
 def test_a_restart_of_postgresql_fails_requests_cleanly_and_the_same_server_serves_again(
-    private_database: PrivateDatabase, conn_max_age: str, tmp_path: Path,
+    private_database: PrivateDatabase, connections: str, tmp_path: Path,
 ) -> None:
     """A server (HTTP, WebSocket, in-process sweep) on the private cluster, under
     WORKERS clients reading and writing, while the cluster is stopped (fast shutdown:
@@ -469,7 +475,7 @@ def test_a_restart_of_postgresql_fails_requests_cleanly_and_the_same_server_serv
     db = private_database
     cluster = db.cluster
     deadline = db.deadlines.pop()
-    env = child_env(tmp_path / "var", DATABASE_URL=cluster.url, SWEEP_INTERVAL="1", DB_CONN_MAX_AGE=conn_max_age)
+    env = child_env(tmp_path / "var", DATABASE_URL=cluster.url, SWEEP_INTERVAL="1", **CONNECTIONS[connections])
     port = free_port()
     base = f"http://{HOST}:{port}"
     server = None
@@ -545,7 +551,7 @@ def test_a_restart_of_postgresql_fails_requests_cleanly_and_the_same_server_serv
             cluster.start()  # for the next test, whatever happened here
 
     during = [o for o in outcomes if o.started < back_at and o.finished >= stopping_at]
-    print(f"DB_CONN_MAX_AGE={conn_max_age}: {len(outcomes)} requests, {len(during)} during the outage of "
+    print(f"connections {connections}: {len(outcomes)} requests, {len(during)} during the outage of "
           f"{back_at - stopping_at:.1f} s, {len([o for o in during if (o.status or 0) >= 500])} of them answered "
           f"5xx; slowest answer {max(o.finished - o.started for o in outcomes):.2f} s")
     unanswered = [o for o in outcomes if o.status is None]

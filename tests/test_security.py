@@ -214,3 +214,15 @@ def test_password_change_is_throttled_like_the_login(cast: Any, settings: Any) -
     client.post(url, {"old_password": "pw-olga", "new_password1": "Taken-2026-xyz",
                       "new_password2": "Taken-2026-xyz"})
     assert get_user_model().objects.get(pk=cast.olga.pk).check_password("pw-olga")
+
+
+def test_the_connection_pool_is_set_up_only_with_connections_given_back(tmp_path: Path) -> None:
+    code = "import config.settings as s; print(s.DATABASES['default']['OPTIONS'].get('pool'))"
+    env = production_env(tmp_path, DATABASE_URL="postgres://tiaochu@db.example:5432/tiaochu", DB_POOL_SIZE="8")
+    pooled = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert pooled.stdout.strip() == "{'min_size': 1, 'max_size': 8, 'timeout': 3}", pooled.stderr
+    # Kept connections stay with their threads; a pool beside them is refused, clearly.
+    kept = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "DB_CONN_MAX_AGE": "60"},
+                          capture_output=True, text=True, timeout=60)
+    assert kept.returncode != 0 and "DB_POOL_SIZE needs DB_CONN_MAX_AGE=0" in kept.stderr
