@@ -10,6 +10,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -85,6 +86,8 @@ def import_page(request: HttpRequest) -> HttpResponse:
             return f'<div class="problem" role="alert">{escape(str(refused))}<ul class="row-errors">{lines}</ul></div>'
         finally:
             spool.close()
+            # A worker thread of its own (below), which no request's end closes for it.
+            connections.close_all()
         queue = reverse("desk:queue:index") + "?stage=all&ids=" + ",".join(map(str, result.case_ids[:500]))
         return (f'<div class="messages"><li class="success" data-imported="{result.count}">'
                 f'{escape(_("Imported %(count)d cases.") % {"count": result.count})} '
@@ -92,7 +95,9 @@ def import_page(request: HttpRequest) -> HttpResponse:
 
     async def stream() -> Any:
         yield head
-        task = asyncio.ensure_future(sync_to_async(run)())
+        # Not the request's thread: the import commits all or nothing on a connection of
+        # its own while this loop streams its progress.
+        task = asyncio.ensure_future(sync_to_async(run, thread_sensitive=False)())
         while not task.done():
             await asyncio.sleep(0.25)
             if progress["total"]:
