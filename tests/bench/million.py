@@ -165,6 +165,19 @@ def build(url: str, cases: int, *, log: Any = print) -> County:
     return county()
 
 
+def reuse_or_build(url: str, cases: int, *, reuse: bool = True) -> None:
+    """Django set up on the county at `url`: the one there if it is complete and of this
+    size (and `reuse`), else one built anew."""
+    if reuse and ready(url, cases):
+        os.environ["DATABASE_URL"] = url
+        import django
+
+        django.setup()
+        print(f"# {database_name(url)}: reusing {cases} cases", flush=True)
+    else:
+        build(url, cases, log=lambda *a, **k: print(*a, flush=True))
+
+
 def people() -> None:
     """Units, people and memberships through the ORM (a few hundred rows)."""
     from django.contrib.auth import get_user_model

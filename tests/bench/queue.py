@@ -164,14 +164,7 @@ def main() -> None:
     from tests.bench import million
 
     url = million.database_url(base, DATABASE)
-    if million.ready(url, CASES):
-        os.environ["DATABASE_URL"] = url
-        import django
-
-        django.setup()
-        print(f"# {DATABASE}: reusing {CASES} cases", flush=True)
-    else:
-        million.build(url, CASES, log=lambda *a, **k: print(*a, flush=True))
+    million.reuse_or_build(url, CASES)
     try:
         ok = measure(url)
     finally:
