@@ -13,18 +13,16 @@ without any scheduled job."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from .models import LoginFailure
 
-# The longest username django.contrib.auth accepts; what is longer is no username.
-_READABLE_LENGTH = 150
 
 
 def client_address(request: Any) -> str:
@@ -38,19 +36,19 @@ def client_address(request: Any) -> str:
     return meta.get("REMOTE_ADDR", "")
 
 
-def _key(kind: str, value: str) -> str:
-    # What the client typed may be of any length and hold characters a database column
-    # refuses (NUL on PostgreSQL, lone surrogates from JSON): such values are kept as
-    # their hash, the same for the same value every time, so they are counted all the
-    # same and always fit the column. "#" rather than ":" so a hash never meets a typed name.
-    if len(value) <= _READABLE_LENGTH and value.isprintable():
-        return f"{kind}:{value}"
-    return f"{kind}#{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
+def failure_key(kind: str, value: str) -> str:
+    """The key a failure is counted under: a keyed hash (HMAC with SECRET_KEY) of what
+    the client sent. Not the text itself: a password typed into the username box, or
+    a client's address, would otherwise sit in the table until the next failure purges
+    it. The same value gives the same key every time, of one length whatever was typed
+    (NUL and lone surrogates included, which a column would refuse)."""
+    digest = salted_hmac("tiaochu.login_throttle", value.encode("utf-8", "surrogatepass"), algorithm="sha256")
+    return f"{kind}#{digest.hexdigest()}"
 
 
 def _keys(username: str, address: str) -> list[str]:
     # No address (the password change, for a signed-in user): the username's count only.
-    return [_key("user", username), *([_key("addr", address)] if address else [])]
+    return [failure_key("user", username), *([failure_key("addr", address)] if address else [])]
 
 
 def _window_start() -> datetime:

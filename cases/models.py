@@ -390,8 +390,8 @@ class PersonalDataAccess(models.Model):
 
 
 class LoginFailure(models.Model):
-    """One failed login, counted against one key ("user:…" or "addr:…") by
-    cases.login_throttle. A row per failure rather than a counter per key: concurrent
+    """One failed login, counted against one key (a keyed hash of the username or of the
+    client's address, cases.login_throttle.failure_key). A row per failure rather than a counter per key: concurrent
     failures are inserts that cannot overwrite each other, so every one is counted."""
 
     key = models.CharField(_("key"), max_length=200)

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db.models import F
+from django.db.models import F, Q
 from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from cases.login_throttle import record_failure, throttled
+from cases.login_throttle import failure_key, record_failure, throttled
 from cases.models import LoginFailure
 from tests.test_concurrency import THREADS, race
 from tests.test_embedded_server import PROJECT_ROOT, child_env
@@ -34,6 +34,14 @@ def held() -> Counter[str]:
     return Counter(LoginFailure.objects.values_list("key", flat=True))
 
 
+def user(name: str) -> str:
+    return failure_key("user", name)
+
+
+def addr(address: str) -> str:
+    return failure_key("addr", address)
+
+
 def age(failures: Any, seconds: float) -> None:
     """Move failures back in time, as if they had happened `seconds` earlier."""
     failures.update(at=F("at") - timedelta(seconds=seconds))
@@ -45,13 +53,15 @@ def test_failures_on_the_login_page_are_rows_that_refuse_even_the_right_password
     settings.LOGIN_FAILURE_LIMIT = 3
     for _attempt in range(3):
         client.post(reverse("login"), {"username": "olga", "password": "wrong"})
-    assert held() == {"user:olga": 3, "addr:127.0.0.1": 3}
+    assert held() == {user("olga"): 3, addr("127.0.0.1"): 3}
+    # Neither the name nor the address is kept as typed.
+    assert not LoginFailure.objects.filter(Q(key__contains="olga") | Q(key__contains="127.0.0.1")).exists()
 
     response = client.post(reverse("login"), {"username": "olga", "password": "pw-olga"})
     assert "登录失败次数过多" in response.content.decode()
     assert "_auth_user_id" not in client.session
     # A refused attempt is not a failure of its own: the count stays at the limit.
-    assert held() == {"user:olga": 3, "addr:127.0.0.1": 3}
+    assert held() == {user("olga"): 3, addr("127.0.0.1"): 3}
 
     age(LoginFailure.objects.all(), settings.LOGIN_FAILURE_WINDOW + 1)
     client.post(reverse("login"), {"username": "olga", "password": "pw-olga"})
@@ -64,13 +74,14 @@ def test_failures_in_one_process_count_in_another(tmp_path: Path, settings: Any)
     for _attempt in range(settings.LOGIN_FAILURE_LIMIT - 1):
         record_failure("olga", address)
     code = (
-        "from cases.login_throttle import record_failure, throttled\n"
+        "from cases.login_throttle import failure_key, record_failure, throttled\n"
         f"print(throttled('olga', {address!r}))\n"
         f"record_failure('olga', {address!r})\n"
         f"print(throttled('olga', {address!r}))\n"
     )
+    # The same secret key, as every server of a deployment has: the keys are hashed with it.
     env = child_env(tmp_path, LOGIN_FAILURE_LIMIT=str(settings.LOGIN_FAILURE_LIMIT),
-                    LOGIN_FAILURE_WINDOW=str(settings.LOGIN_FAILURE_WINDOW))
+                    LOGIN_FAILURE_WINDOW=str(settings.LOGIN_FAILURE_WINDOW), SECRET_KEY=settings.SECRET_KEY)
     done = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], cwd=PROJECT_ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -78,7 +89,7 @@ def test_failures_in_one_process_count_in_another(tmp_path: Path, settings: Any)
     # failure reaches it; this process then sees the limit reached.
     assert done.stdout.split() == ["False", "True"], done.stdout + done.stderr
     assert throttled("olga", "")
-    assert held() == {"user:olga": settings.LOGIN_FAILURE_LIMIT, f"addr:{address}": settings.LOGIN_FAILURE_LIMIT}
+    assert held() == {user("olga"): settings.LOGIN_FAILURE_LIMIT, addr(address): settings.LOGIN_FAILURE_LIMIT}
 
 
 @committed
@@ -87,7 +98,7 @@ def test_failures_at_the_same_instant_are_each_counted(settings: Any) -> None:
     results = race(lambda i: record_failure("olga", f"10.0.0.{i}"))
     assert not [r for r in results if isinstance(r, Exception)], results
 
-    assert held() == {"user:olga": THREADS, **{f"addr:10.0.0.{i}": 1 for i in range(THREADS)}}
+    assert held() == {user("olga"): THREADS, **{addr(f"10.0.0.{i}"): 1 for i in range(THREADS)}}
     assert throttled("olga", "10.0.1.1")
     assert not throttled("mia", "10.0.0.1")
 
@@ -101,13 +112,13 @@ def test_each_failure_purges_the_rows_that_left_the_window(settings: Any) -> Non
     record_failure("olga", "")
     record_failure("mia", "10.0.0.2")
     age(LoginFailure.objects.filter(pk__in=early), window + 1)
-    age(LoginFailure.objects.filter(key="user:olga").exclude(pk__in=early), window - 60)
-    assert held() == {"user:olga": 3, "addr:10.0.0.1": 2, "user:mia": 1, "addr:10.0.0.2": 1}
+    age(LoginFailure.objects.filter(key=user("olga")).exclude(pk__in=early), window - 60)
+    assert held() == {user("olga"): 3, addr("10.0.0.1"): 2, user("mia"): 1, addr("10.0.0.2"): 1}
 
     record_failure("sam", "10.0.0.3")
     # Gone: the failures from before the window, whatever their key. Kept: olga's
     # failure a minute inside it, and mia's.
-    assert held() == {"user:olga": 1, "user:mia": 1, "addr:10.0.0.2": 1, "user:sam": 1, "addr:10.0.0.3": 1}
+    assert held() == {user("olga"): 1, user("mia"): 1, addr("10.0.0.2"): 1, user("sam"): 1, addr("10.0.0.3"): 1}
 
 
 def token_login(username: str, address: str) -> Any:
