@@ -42,8 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
@@ -51,7 +49,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tests.bench.support import (
-    HOST, PROJECT_ROOT, START_TIMEOUT, child_database_url, percentile, raise_open_files, reachable, serve, stop)
+    HOST, PROJECT_ROOT, START_TIMEOUT, child_database_url, percentile, raise_open_files, reachable, serve, stop,
+    test_database)
 
 CLIENTS = int(os.environ.get("BENCH_ALERT_CLIENTS", "1000"))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -304,25 +303,6 @@ def run_memory(fixture: Fixture, log_dir: Path, suffix: str) -> None:
         stop([server])
 
 
-@contextmanager
-def test_database() -> Iterator[None]:
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # A database of its own, so a test run on the same server is not disturbed.
-    if connection.vendor == "postgresql":
-        connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_bench_alerts"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-
-
 def main() -> None:
     # Redis serves the scaled set-up, on PostgreSQL; SQLite is the embedded one.
     scaled = urlparse(os.environ.get("DATABASE_URL", "")).scheme.startswith("postgres")
@@ -345,7 +325,7 @@ def main() -> None:
     # measuring it on SQLite would add minutes to `make bench` for a configuration
     # nobody runs.
     suffix = "" if vendor == "postgresql" else f".{vendor}"
-    with test_database(), tempfile.TemporaryDirectory(prefix="bench-alerts-") as logs:
+    with test_database("alerts"), tempfile.TemporaryDirectory(prefix="bench-alerts-") as logs:
         start = time.perf_counter()
         fixture = build()
         print(f"# {CLIENTS} users, cases and tokens set up in {time.perf_counter() - start:.0f} s", flush=True)

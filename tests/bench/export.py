@@ -32,7 +32,8 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
+
+from tests.bench.support import test_database  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_EXPORT_ROWS", "100000"))
 SMALL = ROWS // 10
@@ -42,12 +43,8 @@ BATCH = 5000
 
 
 def main() -> None:
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with test_database("export"):
         run()
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def build(cast: Any) -> None:

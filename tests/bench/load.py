@@ -53,7 +53,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from tests.bench.support import (
     CONN_MAX_AGE, HOST, PROJECT_ROOT, percentile, raise_open_files, serve, session_for, stop)
@@ -391,15 +390,11 @@ def report(result: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    base = os.environ.get("DATABASE_URL", "")
-    if not urlparse(base).scheme.startswith("postgres"):
-        print("# load: PostgreSQL only (the scaled set-up); skipped")
-        return
     from tests.bench import million
 
-    url = million.database_url(base, DATABASE)
-    million.reuse_or_build(url, CASES, reuse=REUSE)
+    url = million.open_county("load", DATABASE, CASES, reuse=REUSE)
+    if url is None:
+        return
     import redis
 
     from tests.bench.million import county

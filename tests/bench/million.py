@@ -165,17 +165,25 @@ def build(url: str, cases: int, *, log: Any = print) -> County:
     return county()
 
 
-def reuse_or_build(url: str, cases: int, *, reuse: bool = True) -> None:
-    """Django set up on the county at `url`: the one there if it is complete and of this
-    size (and `reuse`), else one built anew."""
+def open_county(bench: str, database: str, cases: int, *, reuse: bool = True) -> str | None:
+    """The URL of the county `database` on DATABASE_URL's server, with Django set up on it:
+    the one there if it is complete and of this size (and `reuse`), else one built anew.
+    None, said so, when DATABASE_URL is not PostgreSQL: a million cases need it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    base = os.environ.get("DATABASE_URL", "")
+    if not urlparse(base).scheme.startswith("postgres"):
+        print(f"# {bench}: PostgreSQL only (a million cases); skipped")
+        return None
+    url = database_url(base, database)
     if reuse and ready(url, cases):
         os.environ["DATABASE_URL"] = url
         import django
 
         django.setup()
-        print(f"# {database_name(url)}: reusing {cases} cases", flush=True)
+        print(f"# {database}: reusing {cases} cases", flush=True)
     else:
         build(url, cases, log=lambda *a, **k: print(*a, flush=True))
+    return url
 
 
 def people() -> None:

@@ -28,7 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from tests.bench.support import CONN_MAX_AGE, percentile, serve, session_for, stop
 
@@ -156,15 +155,11 @@ def measure(url: str) -> bool:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    base = os.environ.get("DATABASE_URL", "")
-    if not urlparse(base).scheme.startswith("postgres"):
-        print("# queue: PostgreSQL only (a million cases); skipped")
-        return
     from tests.bench import million
 
-    url = million.database_url(base, DATABASE)
-    million.reuse_or_build(url, CASES)
+    url = million.open_county("queue", DATABASE, CASES)
+    if url is None:
+        return
     try:
         ok = measure(url)
     finally:

@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,3 +143,25 @@ def session_for(user: Any) -> str:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key
+
+
+@contextmanager
+def test_database(name: str) -> Iterator[None]:
+    """A test database for the benchmark `name`, dropped afterwards; on PostgreSQL named
+    after it, so a test run or another benchmark on the same server keeps using
+    test_<name> undisturbed (SQLite test files are per process already). Passwords are
+    hashed cheaply: they protect nothing here."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if connection.vendor == "postgresql":
+        connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_bench_{name}"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -30,9 +30,10 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from tests.bench.support import test_database  # noqa: E402
 
 DUE = 1000
 CASES = 50
@@ -46,18 +47,8 @@ SQLITE_1M = os.environ.get("BENCH_SQLITE_1M", "1") != "0"
 
 
 def main() -> None:
-    setup_test_environment()
-    # Only the cast's passwords are hashed, and they protect nothing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # A database of its own: a test run or another benchmark on the same server keeps
-    # using test_<name> undisturbed (SQLite test files are per process already).
-    if connection.vendor == "postgresql":
-        connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_bench_sweep"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with test_database("sweep"):
         run()
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 class Bench:

@@ -21,7 +21,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
 from django.db import connection, transaction  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from tests.bench.support import test_database  # noqa: E402
 
 CASES = int(os.environ.get("BENCH_CASES", "300"))
 ROUNDS = 5
@@ -37,12 +39,8 @@ def timed(work: Callable[[int], object], ids: list[int]) -> list[float]:
 
 
 def main() -> None:
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with test_database("transition"):
         run()
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def run() -> None:

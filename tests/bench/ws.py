@@ -38,7 +38,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tests.bench.support import (
-    CONN_MAX_AGE, HOST, PROJECT_ROOT, child_database_url, percentile, raise_open_files, reachable, serve, stop)
+    CONN_MAX_AGE, HOST, PROJECT_ROOT, child_database_url, percentile, raise_open_files, reachable, serve, stop,
+    test_database)
 
 TARGET = int(os.environ.get("WS_TARGET", "5000"))
 STEP = int(os.environ.get("WS_STEP", "250"))
@@ -230,43 +231,35 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.db import connection
-    from django.test.utils import setup_test_environment
 
-    setup_test_environment()
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     raise_open_files(2 * TARGET + 512)
     suffix = "" if connection.vendor == "postgresql" else f".{connection.vendor}"
     layer = "redis" if os.environ.get("REDIS_URL") else "in-memory"
-    if connection.vendor == "postgresql":
-        connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_bench_ws"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        started = time.perf_counter()
-        tokens = build(TARGET + WARMUP)
-        print(f"# {len(tokens)} users with tokens set up in {time.perf_counter() - started:.0f} s; "
-              f"one server, {layer} layer", flush=True)
-        url = child_database_url()
-        connection.close()
-        if layer == "redis":
-            import redis
+        with test_database("ws"):
+            started = time.perf_counter()
+            tokens = build(TARGET + WARMUP)
+            print(f"# {len(tokens)} users with tokens set up in {time.perf_counter() - started:.0f} s; "
+                  f"one server, {layer} layer", flush=True)
+            url = child_database_url()
+            connection.close()
+            if layer == "redis":
+                import redis
 
-            redis.Redis.from_url(REDIS_URL).flushdb()
-        with tempfile.TemporaryDirectory(prefix="bench-ws-") as logs:
-            env = {"REDIS_URL": REDIS_URL} if layer == "redis" else {}
-            server = serve("ws", url, Path(logs), DB_CONN_MAX_AGE=CONN_MAX_AGE, **env)
-            try:
-                result = climb(tokens, server.port, server.process.pid)
-            finally:
-                stop([server])
-                if "Traceback" in server.tail(200):
-                    print("# server log (errors there come when the sockets close, all at once):\n"
-                          + server.tail(30))
-        report(result, suffix)
+                redis.Redis.from_url(REDIS_URL).flushdb()
+            with tempfile.TemporaryDirectory(prefix="bench-ws-") as logs:
+                env = {"REDIS_URL": REDIS_URL} if layer == "redis" else {}
+                server = serve("ws", url, Path(logs), DB_CONN_MAX_AGE=CONN_MAX_AGE, **env)
+                try:
+                    result = climb(tokens, server.port, server.process.pid)
+                finally:
+                    stop([server])
+                    if "Traceback" in server.tail(200):
+                        print("# server log (errors there come when the sockets close, all at once):\n"
+                              + server.tail(30))
+            report(result, suffix)
     finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
         if os.environ.get("REDIS_URL"):
             import redis
 
