@@ -366,8 +366,9 @@ def test_operations_need_the_csrf_token(cast: Any) -> None:
 
 # Queues.
 
-def test_the_queue_filters_by_village_stage_and_overdue(cast: Any, client: Any) -> None:
-    dongwan = report(cast)
+def test_the_queue_filters_by_village_stage_and_overdue(cast: Any, client: Any, time_machine: Any) -> None:
+    time_machine.move_to(local(2026, 11, 30, 9, 0))
+    dongwan = report(cast, at=local(2026, 3, 2, 9, 0))
     xiling = report(cast, actor=cast.bob, village=cast.xiling.pk, at=local(2026, 11, 29, 9, 0))
     client.force_login(cast.olga)
     url = reverse("desk:queue:index")
@@ -456,8 +457,9 @@ def test_bulk_assignment_is_not_offered_to_village_workers(cast: Any, client: An
 
 # Supervision board.
 
-def test_the_board_shows_overdue_cases_of_the_subtree_by_unit(cast: Any, client: Any) -> None:
-    late = report(cast)
+def test_the_board_shows_overdue_cases_of_the_subtree_by_unit(cast: Any, client: Any, time_machine: Any) -> None:
+    time_machine.move_to(local(2026, 11, 30, 9, 0))
+    late = report(cast, at=local(2026, 3, 2, 9, 0))
     fresh = report(cast, at=local(2026, 11, 29, 9, 0))
     elsewhere = report(cast, actor=cast.nina, village=cast.nanshan.pk)
     sam = page(client, cast.sam, reverse("desk:board:index")).content.decode()
