@@ -30,6 +30,8 @@ from django.http import FileResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from workflow.counts import TALLY, registered_in
+
 from .models import Case, CaseEvent, Category, OrgUnit, Party, Source
 from .periods import Period, parse_period
 
@@ -428,27 +430,21 @@ class MonthlyRow:
 
 def monthly_table(unit: OrgUnit, period: Period, user: Any = None) -> list[MonthlyRow]:
     """The 矛盾纠纷排查情况表 for the disputes of `unit` registered in `period`, one row per
-    category and a total. 排查数: disputes registered; 调处数: of those, accepted for
-    handling (受理); 成功数: of those, resolved (化解) and not reopened since. Counted as
-    the data stands now. The year-to-date columns count from 1 January to the period's end."""
+    category and a total: 排查数, 调处数 and 成功数 as workflow.counts defines them, counted
+    as the data stands now. The year-to-date columns count from 1 January to the period's end."""
     disputes = cases_for(unit, user).filter(kind=Case.Kind.DISPUTE)
-    counts = {
-        "found": Count("pk"),
-        "handled": Count("pk", filter=Q(accepted_at__isnull=False)),
-        "succeeded": Count("pk", filter=Q(resolved_at__isnull=False)),
-    }
     bands = {f"band{i}": Count("pk", filter=Q(people_involved__gte=low)
                                & (Q(people_involved__lte=high) if high is not None else Q()))
              for i, (_, low, high) in enumerate(BANDS)}
     month = {
         row[0]: row[1:]
-        for row in disputes.filter(reported_at__gte=period.start, reported_at__lt=period.end)
+        for row in registered_in(disputes, period)
         .order_by().values("category")
-        .annotate(**counts, major=Count("pk", filter=Q(risk=Case.Risk.MAJOR)), **bands)
+        .annotate(**TALLY, major=Count("pk", filter=Q(risk=Case.Risk.MAJOR)), **bands)
         .values_list("category", "found", "handled", "succeeded", "major", *bands)
     }
     ytd = {row[0]: row[1:] for row in disputes.filter(reported_at__gte=period.year_start, reported_at__lt=period.end)
-           .order_by().values("category").annotate(**counts).values_list("category", "found", "handled", "succeeded")}
+           .order_by().values("category").annotate(**TALLY).values_list("category", "found", "handled", "succeeded")}
     labels = Labels().category
     rows = []
     for category in Category.values:

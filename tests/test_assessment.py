@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from tests.conftest import local, report
 from workflow import services
@@ -113,5 +114,34 @@ def test_the_default_scheme_counts_confirmed_concealment_and_vetoes_a_major_one(
 def test_a_county_assesses_its_townships(cast):
     assert assessed_units(cast.county) == [cast.liulin, cast.taoyuan]
     result = assess(cast.county, "2026-H1", at=AT)
-    # Nothing happened: every rate earns its weight, nobody is warned.
-    assert [(u.score, u.rank, u.warned) for u in result.units] == [(Decimal("100.00"), 1, False)] * 2
+    # Nothing happened: no rate applies and none earns anything; the deductions keep their
+    # 10 + 5 + 5 + 5 points. Everyone scored the same, so nobody is warned.
+    assert [(u.score, u.rank, u.warned) for u in result.units] == [(Decimal("25.00"), 1, False)] * 2
+    rates = [f for f in result.units[0].figures if f.method == "rate"]
+    assert len(rates) == 4 and all(not f.applicable and f.points == 0 and f.rate is None for f in rates)
+
+
+def test_a_village_that_reports_nothing_never_outscores_one_that_reports_and_handles(cast, scheme):
+    # 东湾村 reports a dispute, accepts it in time and resolves it; 西岭村 reports nothing.
+    case = report(cast, at=local(2026, 3, 2, 9))
+    accept(cast, case, local(2026, 3, 3, 9))
+    resolve(cast, case, local(2026, 3, 10, 9))
+    result = assess(cast.liulin, "2026-03", scheme=scheme, at=AT)
+    dongwan, xiling = result.units
+    assert (dongwan.unit, dongwan.score, dongwan.warned) == (cast.dongwan, Decimal("100.00"), False)
+    # 西岭村: both rates not applicable, nothing earned; the deduction keeps its 20.
+    assert (xiling.unit, xiling.score, xiling.warned) == (cast.xiling, Decimal("20.00"), True)
+    assert [(f.indicator, f.applicable, f.points) for f in xiling.figures] == [
+        ("acceptance_on_time", False, Decimal("0.00")), ("resolution", False, Decimal("0.00")),
+        ("late_returns", True, Decimal("20")), ("major_group_incident", True, Decimal("0"))]
+
+
+def test_the_page_says_how_each_score_was_formed(cast, scheme, march, client, time_machine):
+    time_machine.move_to(AT)
+    AssessmentScheme.objects.update(is_default=False)
+    scheme.is_default = True
+    scheme.save()
+    client.force_login(cast.sam)
+    html = client.get(reverse("desk:assessment:index"), {"unit": cast.liulin.pk, "period": "2026-03"}).content.decode()
+    # 东湾村's acceptance: 30 × 1/2; 西岭村's late return: 20 − 5 × 1.
+    assert "30.00 × 1/2 = 15.00" in html and "20.00 − 5.00 × 1 = 15" in html

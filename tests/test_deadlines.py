@@ -121,7 +121,13 @@ def test_a_provincial_profile_overrides_the_national_numbers(cast):
     registration = clock(case, "registration")
     assert (registration.duration, registration.unit) == (5, "working")
     # Rules the province does not set fall back to the national ones.
-    assert clock(case, "acceptance_notice").duration == 15
+    case = services.transition(case, "accept", actor=cast.olga, at=local(2026, 3, 3, 9),
+                               data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk})
+    assert (clock(case, "handling").duration, clock(case, "handling").legal_basis) == (30, "浙江省信访工作规定")
+    case = services.transition(case, "start_mediation", actor=cast.mia, at=local(2026, 3, 4, 9),
+                               data={"findings": "核实补偿标准。"})
+    assert (clock(case, "mediation").duration, clock(case, "mediation").legal_basis) == (
+        30, "人民调解工作若干规定 第三十三条")
 
 
 def test_editing_a_rule_does_not_move_clocks_already_running(cast):

@@ -78,9 +78,12 @@ def test_a_dispute_goes_from_report_to_visited_and_closed(cast):
 
 def test_a_petition_runs_one_handling_clock_from_acceptance_to_resolution(cast):
     case = report(cast, at=local(2026, 3, 2, 9), **PETITION)
-    assert open_kinds(case) == {"registration", "acceptance_notice"}
+    # 信访工作条例 第二十二、二十三条: registered, routed and the petitioner told within 15 日,
+    # one duty on one clock.
+    assert open_kinds(case) == {"registration"}
+    assert Deadline.objects.get(case=case).legal_basis == "信访工作条例 第二十二条、第二十三条"
     case = accept(cast, case, local(2026, 3, 4, 9))
-    assert met_kinds(case) == {"registration", "acceptance_notice"}
+    assert met_kinds(case) == {"registration"}
     handling = Deadline.objects.get(case=case, kind="handling")
     # 信访工作条例 第三十四条: 60 日 from acceptance, the start day not counted: 3 May,
     # inside the Labour Day holiday (1–5 May 2026), so the term ends on Wednesday 6 May.

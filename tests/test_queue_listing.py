@@ -27,8 +27,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def spread(cast: Any) -> list[Case]:
     """Disputes and petitions in both townships' villages: several reported at the same
-    minute (their clocks tie), petitions with two clocks due together, a major case with
-    a clock of hours, accepted ones, a paused clock, and closed cases without any."""
+    minute (their clocks tie), petitions reported together, a major case with two clocks
+    (acceptance, and reporting upward within hours), accepted ones, a paused clock, and
+    closed cases without any."""
     cases = []
     for i in range(12):
         village = (cast.dongwan, cast.xiling)[i % 2]
@@ -86,10 +87,10 @@ def test_the_window_serves_a_broad_selection_and_gives_way_for_a_narrow_one(cast
 
 
 def test_a_case_with_two_clocks_is_listed_once_at_its_earliest(cast: Any, spread: list[Case]) -> None:
-    petition = spread[13]
-    assert Deadline.objects.filter(case=petition, met_at__isnull=True).count() == 2
+    major = spread[16]
+    assert Deadline.objects.filter(case=major, met_at__isnull=True).count() == 2
     ids = [c.pk for c in NearestDueFirst(Case.objects.visible_to(cast.carl))[0:30]]
-    assert ids.count(petition.pk) == 1
+    assert ids.count(major.pk) == 1
 
 
 @pytest.mark.parametrize("order", [["-reported_at"], ["reported_at"], ["number"], ["-risk_rank"]])

@@ -13,7 +13,7 @@ from django.db import connection
 
 from cases.models import CaseEvent
 from notifications.models import Notification
-from tests.conftest import local, report
+from tests.conftest import PETITION, local, report
 from workflow import services
 from workflow.models import Deadline, SupervisionOrder
 from workflow.sweep import next_office_time, sweep, work_queue
@@ -242,3 +242,14 @@ def test_a_looping_sweeper_survives_a_failed_sweep(monkeypatch):
         call_command("sweep_deadlines", "--loop", "1", stdout=out, stderr=err)
     assert "sweep failed" in err.getvalue() and "database restarting" in err.getvalue()
     assert "sweep: 0 warnings" in out.getvalue() and len(calls) == 3
+
+
+def test_a_petition_draws_one_yellow_and_one_red_card_for_its_registration_duty(cast):
+    # 信访工作条例 第二十二、二十三条: registered, routed and the petitioner told within 15 日
+    # of Monday 2 March — one duty, due Tuesday 17 March; warned 3 日 ahead.
+    case = report(cast, at=local(2026, 3, 2, 9), **PETITION)
+    run_sweep("2026-03-16T09:00")
+    run_sweep("2026-03-18T09:00")
+    cards = Counter(Notification.objects.filter(case=case, user=cast.olga).values_list("kind", flat=True))
+    assert cards == {"warning": 1, "overdue": 1}
+    assert Deadline.objects.filter(case=case).count() == 1

@@ -3,16 +3,14 @@ townships of a county, scored by an AssessmentScheme (data), ranked, the last pl
 warned (末位警示), veto items (一票否决) zeroing a score. Every figure carries the ids of
 the cases (or screening-return clocks) behind it, so the pages can link to them.
 
-The indicators, for the unit's cases (Case.objects.within) and the period:
+The indicators, for the unit's cases (Case.objects.within) and the period, each counted
+as workflow.counts defines it:
 
-- on-time acceptance rate (及时受理率): the acceptance clocks (disputes) and registration
-  clocks (petitions, 信访工作条例 第二十二条) of the cases registered in the period that
-  have stopped or fallen due by the time of assessment; on time when stopped by their due
-  time.
+- on-time acceptance rate (及时受理率): the acceptance clocks of the cases registered in
+  the period that have stopped or fallen due by the time of assessment.
 - on-time completion rate (按期办结率): mediation and petition-handling clocks that stopped
-  in the period, or fell due in it unstopped; on time when stopped by their due time.
-- resolution rate (化解率): of the cases registered in the period and accepted, the share
-  resolved (and not reopened since).
+  in the period, or fell due in it unstopped.
+- resolution rate (化解率): 成功 over 调处 of the cases registered in the period.
 - follow-up satisfaction (群众满意率): of the cases closed after a follow-up visit in the
   period, the share satisfied or basically satisfied.
 - repeat petitions (重复信访): petitions flagged repeat registered in the period.
@@ -22,11 +20,14 @@ The indicators, for the unit's cases (Case.objects.within) and the period:
 - concealment (瞒报): suspects of the period's months confirmed by an officer.
 - veto, by default: a confirmed concealment of a major-risk case, and a major group incident
   (a 重大 and 群体性 case registered in the period) — the two the field names as
-  一票否决 (domain.md); the scheme decides which items veto.
+  一票否决; the scheme decides which items veto.
 
-A rate with nothing to count earns its full weight: there was nothing to fail. The score
-is the points earned over the scheme's total weight, on the scheme's scale (百分制 or
-千分制), so weights need not add up to the scale.
+A rate with nothing to count is not applicable and earns nothing: full marks for it would
+favour the unit that reports nothing, the concealment (瞒报) assessment exists to catch. Its
+weight stays in the total. A deduction with nothing to deduct keeps its weight: that is
+what a deduction means. The score is the points earned over the scheme's total weight, on
+the scheme's scale (百分制 or 千分制), so weights need not add up to the scale. Each figure
+says how its points were formed.
 """
 
 from __future__ import annotations
@@ -36,17 +37,17 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.models import Case, OrgUnit
 from cases.periods import Period, parse_period
 
-from .models import AssessmentItem, AssessmentScheme, Deadline, DeadlineKind, Indicator, ReturnDeadline
+from . import counts
+from .models import AssessmentItem, AssessmentScheme, Indicator, ReturnDeadline
 from .screening import confirmed_concealments
 
-ACCEPTANCE_CLOCKS = [DeadlineKind.ACCEPTANCE, DeadlineKind.REGISTRATION]
-COMPLETION_CLOCKS = [DeadlineKind.MEDIATION, DeadlineKind.HANDLING]
 CENT = Decimal("0.01")
 
 
@@ -57,6 +58,7 @@ class Figure:
     method: str
     weight: Decimal
     points: Decimal
+    per_case: Decimal = Decimal(0)
     # A rate: hits / counted (None when nothing was counted). A deduction or veto: count.
     rate: float | None = None
     counted: int = 0
@@ -67,6 +69,22 @@ class Figure:
     hit_case_ids: list[int] = field(default_factory=list)
     # For the return indicators: the ReturnDeadline ids behind the count.
     return_ids: list[int] = field(default_factory=list)
+
+    @property
+    def applicable(self) -> bool:
+        """False for a rate with nothing to count: it earns nothing."""
+        return self.method != AssessmentItem.Method.RATE or self.counted > 0
+
+    @property
+    def formula(self) -> str:
+        """How the points were formed, as the page shows it."""
+        if self.method == AssessmentItem.Method.RATE:
+            if not self.applicable:
+                return _("nothing to count, no points")
+            return f"{self.weight} × {self.hits}/{self.counted} = {self.points}"
+        if self.method == AssessmentItem.Method.DEDUCTION:
+            return f"{self.weight} − {self.per_case} × {self.hits} = {self.points}"
+        return _("veto") if self.hits else _("no veto")
 
 
 @dataclass
@@ -140,17 +158,19 @@ def rank(scores: list[UnitScore], warned_places: int) -> None:
 def figure(item: AssessmentItem, unit: OrgUnit, period: Period, at: datetime) -> Figure:
     cases = Case.objects.within(unit)
     label = str(Indicator(item.indicator).label) if item.indicator in Indicator.values else item.indicator
-    base = Figure(item.indicator, label, item.method, item.weight, Decimal(0))
+    base = Figure(item.indicator, label, item.method, item.weight, Decimal(0), item.per_case)
     counted: list[int]
     hit: list[int]
     returns: list[int] = []
     ind = item.indicator
-    registered = cases.filter(reported_at__gte=period.start, reported_at__lt=period.end)
-    if ind in (Indicator.ACCEPTANCE_ON_TIME, Indicator.COMPLETION_ON_TIME):
-        counted, hit = clock_rates(ind, cases, registered, period, at)
+    registered = counts.registered_in(cases, period)
+    if ind == Indicator.ACCEPTANCE_ON_TIME:
+        counted, hit = counts.on_time_cases(counts.acceptance_clocks(registered, at))
+    elif ind == Indicator.COMPLETION_ON_TIME:
+        counted, hit = counts.on_time_cases(counts.completion_clocks(cases, period, at))
     elif ind == Indicator.RESOLUTION:
-        accepted = registered.filter(accepted_at__isnull=False)
-        counted, hit = ids(accepted), ids(accepted.filter(resolved_at__isnull=False))
+        handled = registered.filter(counts.HANDLED)
+        counted, hit = ids(handled), ids(handled.filter(counts.SUCCEEDED))
     elif ind == Indicator.SATISFACTION:
         visited = cases.filter(closure=Case.Closure.VISITED, closed_at__gte=period.start, closed_at__lt=period.end)
         counted, hit = ids(visited), ids(visited.filter(satisfaction__in=["satisfied", "basically"]))
@@ -182,7 +202,7 @@ def figure(item: AssessmentItem, unit: OrgUnit, period: Period, at: datetime) ->
         base.counted, base.hits = len(counted), len(hit)
     if item.method == AssessmentItem.Method.RATE:
         base.rate = base.hits / base.counted if base.counted else None
-        share = Decimal(base.hits) / Decimal(base.counted) if base.counted else Decimal(1)
+        share = Decimal(base.hits) / Decimal(base.counted) if base.counted else Decimal(0)
         base.points = (item.weight * share).quantize(CENT, ROUND_HALF_UP)
     elif item.method == AssessmentItem.Method.DEDUCTION:
         base.points = max(item.weight - item.per_case * base.hits, Decimal(0))
@@ -195,21 +215,3 @@ def ids(queryset: QuerySet[Any]) -> list[int]:
 
 def villages(unit: OrgUnit) -> QuerySet[OrgUnit]:
     return OrgUnit.objects.filter(path__startswith=unit.path, level=OrgUnit.Level.VILLAGE)
-
-
-def clock_rates(indicator: str, cases: QuerySet[Case], registered: QuerySet[Case], period: Period,
-                at: datetime) -> tuple[list[int], list[int]]:
-    """Cases counted and cases on time, by their clocks of this indicator."""
-    if indicator == Indicator.ACCEPTANCE_ON_TIME:
-        clocks = Deadline.objects.filter(case__in=registered, kind__in=ACCEPTANCE_CLOCKS).filter(
-            Q(met_at__isnull=False) | Q(due_at__lte=at))
-    else:
-        until = min(period.end, at)
-        clocks = Deadline.objects.filter(case__in=cases, kind__in=COMPLETION_CLOCKS).filter(
-            Q(met_at__gte=period.start, met_at__lt=period.end)
-            | Q(met_at__isnull=True, due_at__gte=period.start, due_at__lt=until))
-    rows = list(clocks.values_list("case_id", "met_at", "due_at"))
-    late = {case for case, met, due in rows if met is None or met > due}
-    counted = sorted({case for case, _, _ in rows})
-    # A case with any late clock of the indicator is late.
-    return counted, [case for case in counted if case not in late]

@@ -99,7 +99,7 @@ class CaseFlow:
         custom={"form": forms.AcceptForm},
     )
     def accept(self, data: dict[str, Any]) -> None:
-        self.case.accepted_at = self.at
+        self._take_up()
         self._route(data["lead_department"])
         self._assign(data["assignee"])
 
@@ -164,6 +164,7 @@ class CaseFlow:
         custom={"form": forms.AssignForm},
     )
     def take_over(self, data: dict[str, Any]) -> None:
+        self._take_up()
         self._assign(data["assignee"])
 
     @stage.transition(
@@ -180,6 +181,7 @@ class CaseFlow:
         if escalation is None or "from_unit" not in escalation.data:
             raise ConditionUnmet(_("There is no unit below to send this case back to."))
         below = OrgUnit.objects.get(pk=escalation.data["from_unit"])
+        self._take_up()
         self.event_data.update(from_unit=self.case.responsible_unit_id, to_unit=below.pk)
         self.case.responsible_unit = below
         self.notices.append(
@@ -407,6 +409,12 @@ class CaseFlow:
         if self.case.assignee_id:
             recipients = recipients | get_user_model().objects.filter(pk=self.case.assignee_id)
         return recipients.distinct()
+
+    def _take_up(self) -> None:
+        """The case is taken up for handling (调处, workflow.counts): the first of accept,
+        take_over and send_back records when."""
+        if self.case.accepted_at is None:
+            self.case.accepted_at = self.at
 
     def _close(self, closure: str) -> None:
         self.case.closure = closure

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from cases.models import Case, OrgUnit
 from cases.periods import month_period, parse_month
 
-from .models import Deadline
+from . import counts
 from .screening import VillageReturn, VillageSuspects, concealment_suspects, return_counts, return_statuses
 
 SECTIONS = ("new", "open", "overdue", "major", "escalated")
@@ -68,12 +67,11 @@ def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
     month = parse_month(month)
     period = month_period(month)
     cases = (Case.objects.all() if user is None else Case.objects.visible_to(user)).within(township)
-    overdue = Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True, due_at__lt=at)
     new_in_month = {"reported_at__gte": period.start, "reported_at__lt": period.end}
     rows = (
         cases.filter(reported_at__lt=period.end)
         .exclude(stage=Case.Stage.CLOSED, closed_at__lt=period.start)
-        .annotate(is_overdue=Exists(overdue))
+        .annotate(is_overdue=counts.overdue(at))
         .select_related("village")
         .order_by("village__path", "category", "reported_at", "pk")
     )

@@ -11,8 +11,7 @@ CAL, WORK, HOURS = "calendar", "working", "hours"
 # (kind, case_kind, category, risk, duration, unit, warning_lead, escalation_grace,
 #  extension_cap, legal_basis)
 NATIONAL: list[tuple[Any, ...]] = [
-    ("registration", "petition", "", "", 15, CAL, 3, 1, 0, "信访工作条例 第二十二条"),
-    ("acceptance_notice", "petition", "", "", 15, CAL, 3, 1, 0, "信访工作条例 第二十三条"),
+    ("registration", "petition", "", "", 15, CAL, 3, 1, 0, "信访工作条例 第二十二条、第二十三条"),
     ("objection", "petition", "", "", 5, WORK, 1, 1, 0, "信访工作条例 第二十三条"),
     ("handling", "petition", "", "", 60, CAL, 10, 3, 30, "信访工作条例 第三十四条"),
     ("review", "petition", "", "", 30, CAL, 5, 1, 0, "信访工作条例 第三十五条、第三十六条"),

@@ -15,24 +15,20 @@ from django.utils import timezone
 
 from cases.models import Case
 
+from . import counts
 from .models import Deadline
 
 
-def open_deadlines() -> Any:
-    return Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True, paused_at__isnull=True)
-
-
 def with_listing(cases: Any, now: datetime | None = None) -> Any:
-    """Annotates next_due_at, overdue (红牌: an open deadline past due) and warned (黄牌:
-    one past its warning time). Cards follow the clock, not the sweep's marks, so a list
-    is right even while the sweep catches up."""
+    """Annotates next_due_at, overdue (红牌) and warned (黄牌), as workflow.counts
+    defines them."""
     now = now or timezone.now()
     # A subquery per row rather than MIN over a join: the join's GROUP BY ran over every
     # selected case (a hundred thousand open ones in a county) before a page was cut.
     return cases.select_related("village", "responsible_unit", "lead_department", "assignee").annotate(
         next_due_at=nearest_due(),
-        overdue=Exists(open_deadlines().filter(due_at__lt=now)),
-        warned=Exists(open_deadlines().filter(warn_at__lte=now)),
+        overdue=counts.overdue(now),
+        warned=counts.warned(now),
     )
 
 
@@ -40,11 +36,6 @@ def nearest_due() -> Any:
     """The due time of a case's nearest unmet deadline, as a subquery of the case row."""
     return Subquery(Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True)
                     .order_by("due_at").values("due_at")[:1])
-
-
-def due_before(cases: Any, moment: datetime) -> Any:
-    """Cases with an open deadline due before `moment`."""
-    return cases.filter(Exists(open_deadlines().filter(due_at__lt=moment)))
 
 
 def risk_rank() -> Any:

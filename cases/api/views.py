@@ -12,7 +12,6 @@ import django_filters
 from django import forms
 from django.contrib.auth import authenticate
 from django.conf import settings
-from django.db.models import Exists
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,11 +27,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications.models import Notification
-from workflow import services
+from workflow import counts, services
 from workflow.flow import operations
 from workflow.models import Deadline
 from workflow.permissions import PII, grants_for, reporting_units
-from workflow.queues import due_before, listing, nearest_due, open_deadlines, with_listing
+from workflow.queues import listing, nearest_due, with_listing
 
 from .. import personal_data
 from ..login_throttle import client_address, record_failure, throttled
@@ -109,11 +108,11 @@ class CaseFilter(django_filters.FilterSet):
         fields = ["stage", "kind", "category", "risk", "source"]
 
     def filter_overdue(self, queryset: Any, name: str, value: bool) -> Any:
-        late = Exists(open_deadlines().filter(due_at__lt=timezone.now()))
+        late = counts.overdue()
         return queryset.filter(late) if value else queryset.exclude(late)
 
     def filter_due_before(self, queryset: Any, name: str, value: datetime) -> Any:
-        return due_before(queryset, value)
+        return counts.due_before(queryset, value)
 
 
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from workflow.flow import CaseFlow
+from workflow.permissions import cases_with_role_grant
 from workflow.queues import with_listing
 from workflow.screening import overdue_returns
 
@@ -36,27 +37,32 @@ def may_supervise(user: Any) -> bool:
 @only_for(may_supervise)
 def board(request: HttpRequest) -> HttpResponse:
     paths = supervised_paths(request.user)
-    subtree = Q(pk__in=[])
-    for path in paths:
-        subtree |= Q(responsible_unit__path__startswith=path)
+    supervised = OrgUnit.objects.filter(parent__isnull=True) if request.user.is_superuser else \
+        OrgUnit.objects.filter(path__in=paths)
+    visible = Case.objects.visible_to(request.user).open()
+    # The cases of the units supervised, as every figure counts them (Case.objects.within),
+    # grouped by the unit that holds each now.
+    territory = visible.none()
+    for unit in supervised:
+        territory |= visible.within(unit)
     cases = list(
-        with_listing(Case.objects.visible_to(request.user).open().filter(subtree))
+        with_listing(territory)
         .filter(Q(overdue=True) | Q(warned=True) | Q(stage=Case.Stage.ESCALATED))
         .order_by("responsible_unit__path", F("overdue").desc(), F("next_due_at").asc(nulls_last=True), "pk")[:ROWS]
     )
     supervise = next(iter(CaseFlow.supervise.get_transitions()))
+    may_supervise_ids = cases_with_role_grant(request.user, "supervise_case", cases)
     units = []
     for unit, rows in groupby(cases, key=lambda c: c.responsible_unit):
         rows = list(rows)
         units.append({
             "unit": unit,
-            "rows": [(case, operation_form(supervise, case)) for case in rows],
+            "rows": [(case, operation_form(supervise, case) if case.pk in may_supervise_ids else None)
+                     for case in rows],
             "red": sum(1 for c in rows if c.overdue),
             "yellow": sum(1 for c in rows if c.warned and not c.overdue),
             "escalated": sum(1 for c in rows if c.stage == Case.Stage.ESCALATED),
         })
-    supervised = OrgUnit.objects.filter(parent__isnull=True) if request.user.is_superuser else \
-        OrgUnit.objects.filter(path__in=paths)
     returns = overdue_returns(list(supervised))
     return render(request, "cases/board.html", {"units": units, "total": len(cases), "limit": ROWS,
                                                 "returns": returns[:ROWS]})

@@ -4,14 +4,14 @@ point and cell opens the queue filtered to the cases behind it."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,8 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from workflow.models import Deadline, DeadlineKind
-from workflow.queues import with_listing
+from workflow import counts
 
 from ..models import Case, Category, OrgUnit
 from ..periods import month_period
@@ -42,32 +41,41 @@ def months_back(last: date, n: int) -> list[date]:
     return months
 
 
+def unit_filter(unit: OrgUnit) -> dict[str, int]:
+    """The queue's filter for the cases of `unit` (Case.objects.within)."""
+    return {"village" if unit.level == OrgUnit.Level.VILLAGE else "unit": unit.pk}
+
+
+def month_of(value: Any) -> date:
+    return (value.date() if hasattr(value, "date") else value).replace(day=1)
+
+
 def by_month(cases: Any, months: list[date]) -> dict[date, dict[str, int]]:
+    """排查, 调处 and 成功 (workflow.counts) of the cases registered in each month."""
     tz = ZoneInfo(settings.TIME_ZONE)
     start, end = month_period(months[0]).start, month_period(months[-1]).end
-    rows = (cases.filter(reported_at__gte=start, reported_at__lt=end)
-            .annotate(month=TruncMonth("reported_at", tzinfo=tz)).values("month")
-            .annotate(total=Count("pk"),
-                      resolved=Count("pk", filter=Q(resolved_at__isnull=False))))
-    out = {m: {"total": 0, "resolved": 0} for m in months}
+    rows = (cases.filter(reported_at__gte=start, reported_at__lt=end).order_by()
+            .annotate(month=TruncMonth("reported_at", tzinfo=tz)).values("month").annotate(**counts.TALLY))
+    out = {m: dict.fromkeys(counts.TALLY, 0) for m in months}
     for row in rows:
-        key = row["month"].date() if hasattr(row["month"], "date") else row["month"]
-        out[key.replace(day=1)] = {"total": row["total"], "resolved": row["resolved"]}
+        out[month_of(row["month"])] = {name: row[name] for name in counts.TALLY}
     return out
 
 
-def on_time_acceptance(cases: Any, months: list[date]) -> dict[date, float | None]:
+def on_time_acceptance(cases: Any, months: list[date], at: datetime) -> dict[date, float | None]:
+    """及时受理率 (workflow.counts) of the cases registered in each month, as of `at`."""
     tz = ZoneInfo(settings.TIME_ZONE)
     start, end = month_period(months[0]).start, month_period(months[-1]).end
-    met = (Deadline.objects.filter(case__in=cases, kind__in=[DeadlineKind.ACCEPTANCE, DeadlineKind.REGISTRATION],
-                                   met_at__gte=start, met_at__lt=end)
-           .annotate(month=TruncMonth("met_at", tzinfo=tz)).values("month")
-           .annotate(total=Count("pk"), late=Count("pk", filter=Q(breached_at__isnull=False))))
-    out: dict[date, float | None] = dict.fromkeys(months)
-    for row in met:
-        key = (row["month"].date() if hasattr(row["month"], "date") else row["month"]).replace(day=1)
-        out[key] = round(100 * (row["total"] - row["late"]) / row["total"], 1) if row["total"] else None
-    return out
+    registered = cases.filter(reported_at__gte=start, reported_at__lt=end)
+    month = dict(registered.annotate(month=TruncMonth("reported_at", tzinfo=tz)).values_list("pk", "month"))
+    counted, on_time = counts.on_time_cases(counts.acceptance_clocks(registered, at))
+    totals = {m: [0, 0] for m in months}
+    hits = set(on_time)
+    for case in counted:
+        tally = totals[month_of(month[case])]
+        tally[0] += 1
+        tally[1] += case in hits
+    return {m: counts.rate(hit, total) for m, (total, hit) in totals.items()}
 
 
 @login_required
@@ -80,14 +88,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     unit, period = choice.cleaned_data["unit"], choice.cleaned_data["period"]
     cases = Case.objects.visible_to(request.user).within(unit)
     months = months_back(period.first, MONTHS)
+    now = timezone.now()
     monthly = by_month(cases, months)
-    accepted = on_time_acceptance(cases, months)
+    accepted = on_time_acceptance(cases, months, now)
     labels = [f"{m:%Y-%m}" for m in months]
     categories = dict(Category.choices)
     in_period = cases.filter(reported_at__gte=month_period(months[0]).start, reported_at__lt=period.end)
     by_category = list(in_period.values("category").annotate(n=Count("pk")).order_by("-n"))
     children = list(OrgUnit.objects.filter(parent=unit).exclude(level=OrgUnit.Level.DEPARTMENT).order_by("path"))
-    overdue_cases = with_listing(Case.objects.visible_to(request.user).open()).filter(overdue=True)
+    overdue_cases = Case.objects.visible_to(request.user).open().filter(counts.overdue(now))
     overdue = [overdue_cases.within(child).count() for child in children]
     heat_months = months[-HEAT_MONTHS:]
     villages = list(OrgUnit.objects.filter(path__startswith=unit.path, level=OrgUnit.Level.VILLAGE).order_by("path"))
@@ -102,27 +111,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                   round(heat_counts.get((v.pk, m), 0) / peak, 2) if peak else 0) for m in heat_months])
             for v in villages]
     charts = {
-        "months": {"labels": labels, "values": [monthly[m]["total"] for m in months],
-                   "links": [queue_url(unit=unit.pk, reported=label) for label in labels],
+        "months": {"labels": labels, "values": [monthly[m]["found"] for m in months],
+                   "links": [queue_url(**unit_filter(unit), reported=label) for label in labels],
                    "name": _("cases reported")},
         "categories": {"labels": [str(categories.get(r["category"], r["category"])) for r in by_category],
                        "values": [r["n"] for r in by_category],
-                       "links": [queue_url(unit=unit.pk, category=r["category"]) for r in by_category],
+                       "links": [queue_url(**unit_filter(unit), category=r["category"]) for r in by_category],
                        "name": _("cases")},
         "rates": {"labels": labels,
                   "series": [
                       {"name": _("on-time acceptance rate (%)"), "values": [accepted[m] for m in months]},
                       {"name": _("resolution rate (%)"), "values": [
-                          round(100 * monthly[m]["resolved"] / monthly[m]["total"], 1) if monthly[m]["total"] else None
-                          for m in months]}],
-                  "links": [queue_url(unit=unit.pk, reported=label) for label in labels]},
+                          counts.rate(monthly[m]["succeeded"], monthly[m]["handled"]) for m in months]}],
+                  "links": [queue_url(**unit_filter(unit), reported=label) for label in labels]},
         "overdue": {"labels": [c.name for c in children], "values": overdue,
-                    "links": [queue_url(unit=c.pk, overdue="on", stage="") for c in children],
+                    "links": [queue_url(**unit_filter(c), overdue="on", stage="") for c in children],
                     "name": _("overdue now")},
     }
     context.update(unit=unit, period=period, charts=charts, heat=heat,
-                   heat_months=heat_months, now=timezone.now(),
-                   totals={"reported": sum(v["total"] for v in monthly.values()),
+                   heat_months=heat_months, now=now,
+                   totals={"reported": sum(v["found"] for v in monthly.values()),
                            "overdue": overdue_cases.within(unit).count()})
     return render(request, "cases/dashboard.html", context)
 

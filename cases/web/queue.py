@@ -23,7 +23,8 @@ from django.views.decorators.http import require_POST
 
 from workflow import services
 from workflow.errors import CaseOperationError
-from workflow.queues import Listing, NearestDueFirst, due_before, risk_rank
+from workflow import counts
+from workflow.queues import Listing, NearestDueFirst, risk_rank
 
 from ..models import Case, Category, Membership, OrgUnit, Role, Source
 from ..periods import BadPeriod, month_period, parse_month
@@ -138,26 +139,25 @@ class QueueFilter(forms.Form):
 
     def apply(self, cases: Any) -> Any:
         data = self.cleaned_data
+        # A unit's cases are the ones every figure counts for it (Case.objects.within),
+        # so a count on the dashboard or the meeting opens the same cases here.
         if data.get("unit"):
-            # The subtree's ids rather than a join on the responsible unit's path: the
-            # join was made for every visible case.
-            subtree = OrgUnit.objects.filter(path__startswith=data["unit"].path).values("pk")
-            cases = cases.filter(Q(responsible_unit_id__in=subtree) | Q(lead_department=data["unit"]))
+            cases = cases.within(data["unit"])
         if data.get("village"):
-            cases = cases.filter(village=data["village"])
+            cases = cases.within(data["village"])
         stage = data.get("stage")
         cases = cases.open() if not stage else cases if stage == "all" else cases.filter(stage=stage)
         for name in ("kind", "category", "risk", "source"):
             if data.get(name):
                 cases = cases.filter(**{name: data[name]})
         if data.get("overdue"):
-            cases = due_before(cases, timezone.now())
+            cases = cases.filter(counts.overdue())
         if data.get("reported"):
             cases = cases.filter(reported_at__gte=data["reported"].start, reported_at__lt=data["reported"].end)
         if data.get("ids") is not None:
             cases = cases.filter(pk__in=data["ids"])
         if data.get("due_within") is not None:
-            cases = due_before(cases, timezone.now() + timedelta(days=data["due_within"]))
+            cases = counts.due_before(cases, timezone.now() + timedelta(days=data["due_within"]))
         return cases
 
     def rows(self, cases: Any) -> Any:

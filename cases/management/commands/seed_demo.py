@@ -29,7 +29,7 @@ from django.utils import timezone
 from cases.models import Case, Membership, OrgUnit, Role, ScreeningReturn
 from cases.periods import parse_month
 from cases.validators import id_check_char
-from workflow import screening, services
+from workflow import counts, screening, services
 from workflow.errors import CaseOperationError
 from workflow.models import Deadline
 from workflow.refdata import invalidate_all
@@ -1619,9 +1619,8 @@ class Command(BaseCommand):
             if stage == S.CLOSED:
                 line += "  （" + "，".join(f"{CLOSURE_ZH[c]} {closures[c]}" for c in Case.Closure) + "）"
             out(line)
-        overdue = Deadline.objects.open().filter(due_at__lt=timezone.now())
         out(
-            f"  超期未结时限 overdue open deadlines: {overdue.count()}（涉及案件 {overdue.values('case').distinct().count()} 件）；"
+            f"  超期案件 overdue now: {cases.filter(counts.overdue()).count()}；"
             f"重大风险 {cases.filter(risk=Case.Risk.MAJOR).count()}，群体性 {cases.filter(is_group=True).count()}，"
             f"历史遗留 {cases.filter(is_legacy=True).count()}"
         )
