@@ -27,8 +27,11 @@ run: $(INSTALLED)
 	$(PY) manage.py seed_demo --if-empty
 	DEBUG=$(DEBUG) $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan on
 
-# tests/bench is run by `make bench`, not collected here.
+# The layers (lint-imports, contract in pyproject.toml) and ruff first: a climbing import
+# or a lint error fails the run before any test. tests/bench is run by `make bench`.
 test: $(INSTALLED)
+	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest --ignore=tests/bench $(PYTEST_ARGS)
 
 bench: $(INSTALLED)

@@ -24,7 +24,6 @@ from django.utils.crypto import salted_hmac
 from .models import LoginFailure
 
 
-
 def client_address(request: Any) -> str:
     """The address failures are counted against. Behind a proxy every request comes from
     the proxy, and counting by it would let five wrong passwords lock the whole county

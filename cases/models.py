@@ -164,13 +164,6 @@ class CaseQuerySet(models.QuerySet):
             models.Q(village_id__in=subtree) | models.Q(village__isnull=True, registered_unit_id__in=subtree)
         )
 
-    def visible_to(self, user: Any) -> CaseQuerySet:
-        """The one selection of what `user` may see; every list, detail and export uses
-        it. Defined in workflow.permissions, where the role rules live."""
-        from workflow.permissions import visible_cases
-
-        return visible_cases(self, user)
-
     def update(self, **kwargs: Any) -> int:
         if "stage" in kwargs and not _stage_writes.get():
             raise StageWriteError
@@ -531,7 +524,7 @@ class CaseGroupObjectPermission(GroupObjectPermissionBase):
 class ScreeningReturn(models.Model):
     """A village's monthly screening return (排查表): the disputes it found in a calendar
     month, or a nil report (零报告), signed off by the village head. Filed through
-    workflow.screening.submit_return(), once per village and month."""
+    screening.returns.submit_return(), once per village and month."""
 
     village = models.ForeignKey(
         OrgUnit, models.PROTECT, related_name="screening_returns", verbose_name=_("village")

@@ -71,9 +71,15 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The layers of the house, from the bottom up (docs/architecture.md).
     "cases",
-    "workflow",
     "notifications",
+    "workflow",
+    "screening",
+    "reports",
+    "desk",
+    "api",
+    "demo",
     # After our apps, so our templates (login, shell) override viewflow's.
     "viewflow",
 ]
@@ -107,7 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "cases.web.context.desk",
+                "desk.context.desk",
             ],
         },
     },
@@ -228,7 +234,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Case documents. Never served from MEDIA_URL: the case page streams a file to those who
-# may see its case (cases.web.case_page.document).
+# may see its case (desk.case_page.document).
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 
@@ -283,7 +289,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "cases.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "tiaochu API",
@@ -297,7 +303,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "cases.api.schema.document_errors",
+        "api.schema.document_errors",
     ],
 }
 # Failed logins (login page, token login, password change) allowed per username and per

@@ -15,10 +15,9 @@ from django.urls import reverse
 
 from cases.models import Case, CaseEvent
 from notifications.services import notify
+from tests.conftest import PARTIES, Cast, local, report
 from workflow.calendar import get_calendar
 from workflow.models import CalendarDay, CalendarYear
-
-from tests.conftest import PARTIES, Cast, local, report
 
 RAW_ID = PARTIES[0]["id_number"]  # 11010519491231002X
 RAW_PHONE = PARTIES[0]["phone"]  # 13800138000

@@ -26,6 +26,7 @@ from tests.conftest import DISPUTE, PARTIES, PETITION, Cast, local, report
 from tests.test_permissions import investigating, reported
 from workflow import services
 from workflow.models import Deadline
+from workflow.permissions import visible_to
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +128,7 @@ def spread(cast: Cast) -> dict[str, Case]:
 def test_the_case_list_holds_exactly_the_cases_the_user_may_see(cast, spread, username):
     user = getattr(cast, username)
     listed = all_ids(api(user), f"{API}/cases/")
-    assert sorted(listed) == sorted(Case.objects.visible_to(user).values_list("pk", flat=True))
+    assert sorted(listed) == sorted(visible_to(user).values_list("pk", flat=True))
     assert len(listed) == len(set(listed))
     expected = {"alice": {"march", "petition", "closed"},
                 "olga": {"march", "fresh", "petition", "closed"},
@@ -141,7 +142,7 @@ def test_each_listed_case_shows_its_row_in_the_database(cast, spread):
     body = response.json()
     assert response.status_code == 200
     assert set(body) == PAGE_KEYS
-    assert body["count"] == Case.objects.visible_to(cast.carl).count() == len(spread)
+    assert body["count"] == visible_to(cast.carl).count() == len(spread)
     now = timezone.now()
     for row in body["results"]:
         assert set(row) == LIST_KEYS
@@ -158,7 +159,7 @@ def test_each_listed_case_shows_its_row_in_the_database(cast, spread):
         assert when(row["next_due_at"]) == (open_dues[0] if open_dues else None)
         assert row["overdue"] == any(due < now for due in open_dues)
     # Newest first unless asked otherwise.
-    newest_first = Case.objects.visible_to(cast.carl).order_by("-reported_at")
+    newest_first = visible_to(cast.carl).order_by("-reported_at")
     assert ids(response) == list(newest_first.values_list("pk", flat=True))
 
 
@@ -216,14 +217,14 @@ def test_filters_never_widen_what_the_user_may_see(cast, spread):
 @pytest.mark.parametrize("ordering", ["number", "-number", "reported_at", "-reported_at"])
 def test_the_list_is_ordered_as_asked(cast, spread, ordering):
     listed = all_ids(api(cast.carl), f"{API}/cases/", {"ordering": ordering})
-    in_db = list(Case.objects.visible_to(cast.carl).order_by(ordering).values_list("pk", flat=True))
+    in_db = list(visible_to(cast.carl).order_by(ordering).values_list("pk", flat=True))
     assert listed == in_db
 
 
 @pytest.mark.parametrize("ordering", ["next_due_at", "-next_due_at"])
 def test_the_list_by_nearest_deadline_puts_cases_without_one_last(cast, spread, ordering):
     listed = all_ids(api(cast.carl), f"{API}/cases/", {"ordering": ordering})
-    visible = set(Case.objects.visible_to(cast.carl).values_list("pk", flat=True))
+    visible = set(visible_to(cast.carl).values_list("pk", flat=True))
     nearest: dict[int, Any] = {}
     for case_id, due in Deadline.objects.filter(met_at__isnull=True, case_id__in=visible).values_list(
             "case_id", "due_at"):
@@ -334,7 +335,7 @@ def test_the_detail_shows_the_case_its_open_deadlines_and_the_users_operations(c
 
     open_rows = list(Deadline.objects.open().filter(case=case).order_by("due_at"))
     assert [d["id"] for d in body["deadlines"]] == [d.pk for d in open_rows]
-    for shown, row in zip(body["deadlines"], open_rows):
+    for shown, row in zip(body["deadlines"], open_rows, strict=True):
         assert (shown["kind"], when(shown["due_at"]), when(shown["started_at"]), when(shown["warn_at"])) \
             == (row.kind, row.due_at, row.started_at, row.warn_at)
         assert shown["legal_basis"] == row.legal_basis
@@ -632,7 +633,7 @@ def test_the_notifications_list_holds_only_the_users_own(cast, inbox):
     assert set(body) == PAGE_KEYS
     mine = list(Notification.objects.filter(user=cast.olga).order_by("-pk"))
     assert ids(response) == [n.pk for n in mine]
-    for row, n in zip(body["results"], mine):
+    for row, n in zip(body["results"], mine, strict=True):
         assert set(row) == {"id", "kind", "level", "case_id", "deadline_id", "text", "created_at", "delivered_at",
                             "read_at"}
         assert (row["kind"], row["level"], row["case_id"], row["text"], when(row["read_at"])) \

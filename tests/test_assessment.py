@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from reports.assessment import assess, assessed_units
+from screening.returns import decide_suspect, submit_return
 from tests.conftest import local, report
 from workflow import services
-from workflow.assessment import assess, assessed_units
 from workflow.models import AssessmentItem, AssessmentScheme
-from workflow.screening import decide_suspect, submit_return
 
 pytestmark = pytest.mark.django_db
 AT = local(2026, 5, 1, 9)

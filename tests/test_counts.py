@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from cases.ledgers import monthly_table
 from cases.models import Case, CaseEvent
 from cases.periods import parse_period
-from cases.web.dashboard import by_month
+from desk.dashboard import by_month
+from reports.assessment import assess
+from reports.ledgers import monthly_table
 from tests.conftest import local, report
 from workflow import counts, services
-from workflow.assessment import assess
 from workflow.models import AssessmentItem, AssessmentScheme
 
 pytestmark = pytest.mark.django_db
@@ -188,7 +188,7 @@ def test_every_page_and_the_api_agree_on_what_is_overdue_now(cast: Any, client: 
     assert {case.pk for group in board["units"] for case, _ in group["rows"] if case.overdue} == late
     dashboard = client.get(reverse("desk:dashboard:index"), {"unit": cast.liulin.pk, "period": "2026-11"}).context
     assert dashboard["totals"]["overdue"] == len(late)
-    by_village = dict(zip(dashboard["charts"]["overdue"]["labels"], dashboard["charts"]["overdue"]["values"]))
+    by_village = dict(zip(dashboard["charts"]["overdue"]["labels"], dashboard["charts"]["overdue"]["values"], strict=True))
     assert by_village == {"东湾村": 2, "西岭村": 0}
 
     client.force_login(cast.olga)

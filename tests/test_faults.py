@@ -46,7 +46,16 @@ from notifications.services import PUSH_TIMEOUT, notify
 from tests.conftest import build_cast, local, report
 from tests.faults_support import AlertClient, PrivateCluster, PrivateRedis, port_open, request, wait_until
 from tests.test_embedded_server import (
-    HOST, PROJECT_ROOT, accepted_case, alerts_url, bring_overdue_step_near, child_env, free_port, serve, spawn, stop,
+    HOST,
+    PROJECT_ROOT,
+    accepted_case,
+    alerts_url,
+    bring_overdue_step_near,
+    child_env,
+    free_port,
+    serve,
+    spawn,
+    stop,
     wait_for_port,
 )
 from workflow.models import Deadline

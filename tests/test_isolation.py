@@ -21,8 +21,8 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from cases.ledgers import ledger_response
 from cases.models import Case, CaseEvent, PersonalDataAccess
+from reports.ledgers import ledger_response
 from tests.conftest import PARTIES, PETITION, Cast, build_cast, local, report
 from workflow import services
 

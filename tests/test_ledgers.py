@@ -13,9 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from cases.ledgers import BANDS, band_of, ledger_response, monthly_table, write_ledger
 from cases.models import Case
 from cases.periods import parse_period
+from reports.ledgers import BANDS, band_of, ledger_response, monthly_table, write_ledger
 from tests.conftest import PETITION, local, report
 from workflow import services
 

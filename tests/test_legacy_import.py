@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import translation
 
-from cases.ledgers import write_ledger
-from cases.legacy_import import ImportRefused, import_ledger, read_rows, validate
 from cases.models import Case, CaseEvent
+from reports.ledgers import write_ledger
+from reports.legacy_import import ImportRefused, import_ledger, read_rows, validate
 from tests.conftest import local
 from workflow.models import Deadline
 

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from cases.models import Case, CaseEvent, CaseUserObjectPermission, CaseGroupObjectPermission, Party
+from cases.models import Case, CaseEvent, CaseGroupObjectPermission, CaseUserObjectPermission, Party
 from notifications.models import Notification
 from tests.conftest import PETITION, local, report
 from workflow import services
 from workflow.models import Deadline
+from workflow.permissions import visible_to
 
 pytestmark = pytest.mark.django_db
 
@@ -186,4 +187,4 @@ def test_a_liaison_of_a_county_department_can_take_a_case_it_leads(cast):
     case = step(report(cast), "accept", cast.olga, local(2026, 3, 3, 9), assignee=cast.hans.pk,
                 lead_department=cast.labour_bureau.pk)
     assert (case.assignee, case.lead_department) == (cast.hans, cast.labour_bureau)
-    assert Case.objects.visible_to(cast.hans).filter(pk=case.pk).exists()
+    assert visible_to(cast.hans).filter(pk=case.pk).exists()

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 
 from cases.models import CaseEvent
+from screening.meeting import by_village, meeting_data
+from screening.returns import submit_return
 from tests.conftest import local, report
 from workflow import services
-from workflow.meeting import by_village, meeting_data
 from workflow.models import SupervisionOrder
-from workflow.screening import submit_return
 
 pytestmark = pytest.mark.django_db
 

@@ -33,7 +33,15 @@ from cases.models import CaseEvent
 from notifications.models import Notification
 from tests.conftest import build_cast
 from tests.test_embedded_server import (
-    Child, accepted_case, alerts_url, bring_overdue_step_near, child_env, free_port, serve, spawn, stop,
+    Child,
+    accepted_case,
+    alerts_url,
+    bring_overdue_step_near,
+    child_env,
+    free_port,
+    serve,
+    spawn,
+    stop,
     wait_for_port,
 )
 from workflow.models import Deadline

@@ -15,10 +15,9 @@ from django.urls import reverse
 
 from cases.models import Case, CaseEvent, Party
 from notifications.models import Notification
+from tests.conftest import local, report
 from workflow import services
 from workflow.models import SupervisionOrder
-
-from tests.conftest import local, report
 
 pytestmark = pytest.mark.django_db
 

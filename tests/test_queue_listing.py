@@ -14,12 +14,12 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy
 
 from cases.models import Case, OrgUnit
-from cases.web.queue import ListedSelect
+from desk.queue import ListedSelect
+from tests.conftest import PETITION, local, report
 from workflow import services
 from workflow.models import Deadline
+from workflow.permissions import visible_to
 from workflow.queues import Listing, NearestDueFirst, risk_rank, with_listing
-
-from tests.conftest import PETITION, local, report
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +64,8 @@ def test_nearest_due_first_pages_as_the_plain_sort_does(cast: Any, spread: list[
     user = getattr(cast, who)
     # Every selection through the windows, as a large one would go.
     monkeypatch.setattr(NearestDueFirst, "FEW", 0)
-    for cases in (Case.objects.visible_to(user), Case.objects.visible_to(user).open(),
-                  Case.objects.visible_to(user).filter(kind="petition")):
+    for cases in (visible_to(user), visible_to(user).open(),
+                  visible_to(user).filter(kind="petition")):
         expected = by_nearest_due(cases)
         listing = NearestDueFirst(cases)
         assert listing.count() == len(expected)
@@ -77,25 +77,25 @@ def test_nearest_due_first_pages_as_the_plain_sort_does(cast: Any, spread: list[
 
 
 def test_the_window_serves_a_broad_selection_and_gives_way_for_a_narrow_one(cast: Any, spread: list[Case]) -> None:
-    everything = NearestDueFirst(Case.objects.visible_to(cast.carl))
-    assert everything.from_window(0, 2, 16)[0] == by_nearest_due(Case.objects.visible_to(cast.carl))[:2]
+    everything = NearestDueFirst(visible_to(cast.carl))
+    assert everything.from_window(0, 2, 16)[0] == by_nearest_due(visible_to(cast.carl))[:2]
     # Nina's village holds one case: the window of the county's earliest deadlines cannot
     # fill a page of two for her, and the sort does.
-    hers = NearestDueFirst(Case.objects.visible_to(cast.nina))
+    hers = NearestDueFirst(visible_to(cast.nina))
     assert hers.from_window(0, 2, 16)[0] is None
-    assert [c.pk for c in hers[0:2]] == by_nearest_due(Case.objects.visible_to(cast.nina))[:2]
+    assert [c.pk for c in hers[0:2]] == by_nearest_due(visible_to(cast.nina))[:2]
 
 
 def test_a_case_with_two_clocks_is_listed_once_at_its_earliest(cast: Any, spread: list[Case]) -> None:
     major = spread[16]
     assert Deadline.objects.filter(case=major, met_at__isnull=True).count() == 2
-    ids = [c.pk for c in NearestDueFirst(Case.objects.visible_to(cast.carl))[0:30]]
+    ids = [c.pk for c in NearestDueFirst(visible_to(cast.carl))[0:30]]
     assert ids.count(major.pk) == 1
 
 
 @pytest.mark.parametrize("order", [["-reported_at"], ["reported_at"], ["number"], ["-risk_rank"]])
 def test_the_other_sorts_page_as_the_plain_sort_does(cast: Any, spread: list[Case], order: list[str]) -> None:
-    cases = Case.objects.visible_to(cast.sam)
+    cases = visible_to(cast.sam)
     expected = list(cases.annotate(risk_rank=risk_rank()).order_by(*order, "pk").values_list("pk", flat=True))
     listing = Listing(cases, order, risk_rank=risk_rank())
     for start, stop in SLICES:
@@ -104,7 +104,7 @@ def test_the_other_sorts_page_as_the_plain_sort_does(cast: Any, spread: list[Cas
 
 def test_a_case_moved_on_between_the_two_reads_is_left_out_of_the_page(cast: Any, spread: list[Case],
                                                                        monkeypatch: Any) -> None:
-    reported = Case.objects.visible_to(cast.olga).filter(stage="reported")
+    reported = visible_to(cast.olga).filter(stage="reported")
     listing = Listing(reported, ["reported_at"])
     chosen = listing.page_ids(0, 3)
     moved = Case.objects.get(pk=chosen[1])

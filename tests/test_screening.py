@@ -12,16 +12,16 @@ from django.utils import translation
 
 from cases.models import Case, CaseEvent, ScreeningItem, ScreeningReturn
 from notifications.models import Notification
-from tests.conftest import DISPUTE, PARTIES, PETITION, local, report
-from workflow.errors import ConditionUnmet, InvalidData, NotPermitted
-from workflow.models import ReturnDeadline
-from workflow.screening import (
+from screening.returns import (
     concealment_suspects,
     decide_suspect,
     overdue_returns,
     return_statuses,
     submit_return,
 )
+from tests.conftest import DISPUTE, PARTIES, PETITION, local, report
+from workflow.errors import ConditionUnmet, InvalidData, NotPermitted
+from workflow.models import ReturnDeadline
 from workflow.sweep import sweep
 
 pytestmark = pytest.mark.django_db

@@ -18,13 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent, ScreeningItem, ScreeningReturn
-from cases.web.scope import last_month
+from desk.scope import last_month
 from tests.conftest import report
 from tests.test_legacy_import import GOOD, workbook
 from tests.test_pages import text_of
-from workflow import services
 from workflow.models import SupervisionOrder
-from workflow.screening import open_return_deadlines
+from workflow.return_clocks import open_return_deadlines
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -208,7 +207,7 @@ def test_the_dashboard_charts_the_units_cases_with_local_assets(cast: Any, clien
     response = client.get(reverse("desk:dashboard:index"), {"unit": cast.liulin.pk, "period": month_param()})
     html = response.content.decode()
     assert response.status_code == 200
-    assert "/static/cases/vendor/echarts/echarts.common.min.js" in html and "http" not in re.findall(
+    assert "/static/desk/vendor/echarts/echarts.common.min.js" in html and "http" not in re.findall(
         r'<script src="([^"]+)"', html)[-1]
     assert month_param() in html and f'data-village="{cast.dongwan.pk}"' in html
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent, Membership, OrgUnit, Party, Role
 from cases.validators import validate_id_number, validate_phone
 from workflow.models import Deadline, Extension
+from workflow.permissions import visible_to
 
 pytestmark = pytest.mark.django_db
 
@@ -134,14 +135,14 @@ def test_a_demo_officer_reads_her_cases_in_the_admin(client):
     client.force_login(officer)
     response = client.get("/admin/cases/case/")
     assert response.status_code == 200
-    visible = Case.objects.visible_to(officer)
+    visible = visible_to(officer)
     assert visible.exists()
     assert all(number in response.content.decode() for number in visible.values_list("number", flat=True)[:5])
 
 
 def test_villages_have_returns_some_nil_one_late_some_missing_and_suspects(seeded: str) -> None:
     from cases.models import ScreeningReturn
-    from workflow.screening import concealment_suspects, overdue_returns
+    from screening.returns import concealment_suspects, overdue_returns
 
     returns = ScreeningReturn.objects.all()
     assert returns.filter(is_nil=True).exists() and returns.filter(is_nil=False).exists()

@@ -15,9 +15,9 @@ from cases.models import CaseEvent
 from notifications.models import Notification
 from tests.conftest import PETITION, local, report
 from workflow import services
+from workflow.calendar import get_calendar
 from workflow.models import Deadline, SupervisionOrder
 from workflow.sweep import next_office_time, sweep, work_queue
-from workflow.calendar import get_calendar
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,6 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case
-
 from .models import (
     AssessmentItem,
     AssessmentScheme,
@@ -24,6 +22,7 @@ from .models import (
     Step,
     SupervisionOrder,
 )
+from .permissions import visible_to
 from .refdata import invalidate_all
 
 
@@ -142,7 +141,7 @@ class DeadlineAdmin(admin.ModelAdmin):
     date_hierarchy = "due_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Deadline]:
-        return super().get_queryset(request).filter(case__in=Case.objects.visible_to(request.user))
+        return super().get_queryset(request).filter(case__in=visible_to(request.user))
 
     @admin.display(description=_("card"))
     def card_shown(self, obj: Deadline) -> str:
@@ -174,7 +173,7 @@ class SupervisionOrderAdmin(admin.ModelAdmin):
     search_fields = ["case__number"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SupervisionOrder]:
-        return super().get_queryset(request).filter(case__in=Case.objects.visible_to(request.user))
+        return super().get_queryset(request).filter(case__in=visible_to(request.user))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -52,7 +52,7 @@ def seed_rules(profile_model: Any, rule_model: Any) -> None:
     )
     for profile, rows in ((national, NATIONAL), (zhejiang, ZHEJIANG)):
         for row in rows:
-            values = dict(zip(FIELDS, row))
+            values = dict(zip(FIELDS, row, strict=True))
             key = {k: values.pop(k) for k in ("kind", "case_kind", "category", "risk")}
             rule_model.objects.update_or_create(profile=profile, **key, defaults=values)
 

@@ -1,6 +1,6 @@
 """The deadline sweep (design §6): yellow card at warn_at, red card at due_at, escalation
 to the supervisors of the unit above at escalate_at. Each step once per deadline. The
-villages' screening returns are swept after, by the same rules (workflow.screening).
+villages' screening returns are swept after, by the same rules (screening.returns).
 
 The work queue is `Deadline.next_action_at` under a partial index: a sweep reads only the
 deadlines whose next step has come. Batches are claimed with FOR UPDATE SKIP LOCKED on
@@ -31,7 +31,7 @@ from notifications.services import send
 
 from .calendar import WorkingCalendar, get_calendar
 from .models import LADDER, Deadline, DeadlineKind, Step
-from .screening import sweep_returns
+from .return_clocks import sweep_returns
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class SweepReport:
     steps: Counter = field(default_factory=Counter)
     deferred: int = 0
     notifications: int = 0
-    # Villages' monthly screening returns (workflow.screening), counted apart.
+    # Villages' monthly screening returns (screening.returns), counted apart.
     returns: Counter = field(default_factory=Counter)
     return_notifications: int = 0
 

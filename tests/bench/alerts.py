@@ -43,14 +43,23 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from tests.bench.support import (
-    HOST, PROJECT_ROOT, START_TIMEOUT, child_database_url, percentile, raise_open_files, reachable, serve, stop,
-    test_database)
+    HOST,
+    PROJECT_ROOT,
+    START_TIMEOUT,
+    child_database_url,
+    percentile,
+    raise_open_files,
+    reachable,
+    serve,
+    stop,
+    test_database,
+)
 
 CLIENTS = int(os.environ.get("BENCH_ALERT_CLIENTS", "1000"))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -243,7 +252,7 @@ def run_redis(fixture: Fixture, log_dir: Path, suffix: str) -> None:
     from workflow.sweep import sweep
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    arm(fixture, datetime.now(dt_timezone.utc) - timedelta(minutes=1))
+    arm(fixture, datetime.now(UTC) - timedelta(minutes=1))
     url = child_database_url()
     servers = [serve(f"redis-{n}", url, log_dir, REDIS_URL=REDIS_URL, SWEEP_INTERVAL="0") for n in range(2)]
     try:
@@ -283,13 +292,13 @@ def run_memory(fixture: Fixture, log_dir: Path, suffix: str) -> None:
     are connected."""
     from notifications.models import Notification
 
-    arm(fixture, datetime.now(dt_timezone.utc) + timedelta(days=1))
+    arm(fixture, datetime.now(UTC) + timedelta(days=1))
     server = serve("memory", child_database_url(), log_dir, SWEEP_INTERVAL="1")
     try:
         targets = [(f"ws://{HOST}:{server.port}/ws/alerts/?token={fixture.tokens[u]}", u) for u in fixture.users]
         clients = Clients(targets, "overdue")
         clients.ready()
-        due = datetime.now(dt_timezone.utc) + timedelta(seconds=2)
+        due = datetime.now(UTC) + timedelta(seconds=2)
         arm(fixture, due)
         result = clients.result()
         started = dict(Notification.objects.filter(deadline_id__in=fixture.deadlines, kind="overdue",

@@ -38,8 +38,17 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tests.bench.support import (
-    CONN_MAX_AGE, HOST, PROJECT_ROOT, child_database_url, percentile, raise_open_files, reachable, serve, stop,
-    test_database)
+    CONN_MAX_AGE,
+    HOST,
+    PROJECT_ROOT,
+    child_database_url,
+    percentile,
+    raise_open_files,
+    reachable,
+    serve,
+    stop,
+    test_database,
+)
 
 TARGET = int(os.environ.get("WS_TARGET", "5000"))
 STEP = int(os.environ.get("WS_STEP", "250"))

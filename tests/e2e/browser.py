@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from cases.management.commands.seed_demo import DEFAULT_PASSWORD
+from demo.management.commands.seed_demo import DEFAULT_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = DEFAULT_PASSWORD

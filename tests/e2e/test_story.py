@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import re
-
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -38,7 +37,7 @@ CASE_PAGE = re.compile(r"/desk/case/(\d+)/$")
 def id_number(body: str) -> str:
     """A valid resident ID (GB 11643 check digit) from its first 17 digits."""
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
 
 
 APPLICANT_ID = id_number("32012219850312761")

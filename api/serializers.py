@@ -1,0 +1,163 @@
+"""How cases, events, deadlines and notifications look on the API.
+
+Input serializers describe the shape (for the schema and to refuse wrong types); the
+rules about input live in the forms the service validates with, so the API and the
+pages refuse the same things with the same messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from cases.models import Case, CaseEvent, Category, OrgUnit, Party, Source
+from notifications.models import Notification
+from workflow.models import Deadline
+from workflow.permissions import PII
+
+
+class UnitRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrgUnit
+        fields = ["id", "code", "name", "level"]
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    village = UnitRefSerializer(read_only=True, allow_null=True)
+    responsible_unit = UnitRefSerializer(read_only=True)
+    next_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id", "number", "kind", "title", "category", "source", "risk", "stage", "village",
+            "responsible_unit", "lead_department_id", "assignee_id", "reported_at", "next_due_at", "overdue",
+        ]
+
+
+class PartySerializer(serializers.ModelSerializer):
+    id_number = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Party
+        fields = ["name", "role", "id_number", "phone", "address"]
+
+    def shows_pii(self) -> bool:
+        return bool(self.context.get("pii"))
+
+    def get_id_number(self, party: Party) -> str:
+        return party.id_number if self.shows_pii() else party.masked_id_number
+
+    def get_phone(self, party: Party) -> str:
+        return party.phone if self.shows_pii() else party.masked_phone
+
+
+class DeadlineSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(source="get_kind_display", read_only=True)
+    card = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Deadline
+        fields = ["id", "kind", "label", "started_at", "due_at", "warn_at", "escalate_at", "card", "provisional",
+                  "paused_at", "legal_basis", "unit", "duration", "extended_by", "excluded"]
+
+
+class OperationSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    fields = serializers.ListField(child=serializers.CharField(), help_text="The data this operation requires.")
+
+
+class CaseDetailSerializer(CaseListSerializer):
+    parties = PartySerializer(many=True, read_only=True)
+    lead_department = UnitRefSerializer(read_only=True, allow_null=True)
+    # Empty until the case is a petition / closed: "" belongs to the schema's enum.
+    petition_type = serializers.ChoiceField(choices=Case.PetitionType.choices, allow_blank=True, read_only=True)
+    closure = serializers.ChoiceField(choices=Case.Closure.choices, allow_blank=True, read_only=True)
+    deadlines = serializers.SerializerMethodField()
+    operations = serializers.SerializerMethodField()
+
+    class Meta(CaseListSerializer.Meta):
+        fields = CaseListSerializer.Meta.fields + [
+            "petition_type", "summary", "people_involved", "amount", "is_group", "is_legacy", "is_repeat",
+            "lead_department", "closure", "outcome", "satisfaction", "accepted_at", "resolved_at", "closed_at",
+            "parties", "deadlines", "operations",
+        ]
+
+    def get_deadlines(self, case: Case) -> list[dict[str, Any]]:
+        return DeadlineSerializer(self.context["open_deadlines"], many=True).data  # type: ignore[return-value]
+
+    def get_operations(self, case: Case) -> list[dict[str, Any]]:
+        return [
+            {"name": t.slug, "label": str(t.label), "fields": list(t.custom["form"].base_fields)}
+            for t in self.context["operations"]
+        ]
+
+    def to_representation(self, case: Case) -> dict[str, Any]:
+        self.fields["parties"].child.context["pii"] = PII in self.context.get("grants", ())
+        return super().to_representation(case)
+
+
+class PartyInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=Party.PartyRole.choices)
+    id_number = serializers.CharField(required=False, allow_blank=True)
+    phone = serializers.CharField(required=False, allow_blank=True)
+    address = serializers.CharField(required=False, allow_blank=True)
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Case.Kind.choices)
+    petition_type = serializers.ChoiceField(choices=Case.PetitionType.choices, required=False, allow_blank=True)
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    source = serializers.ChoiceField(choices=Source.choices)
+    village = serializers.IntegerField(required=False, allow_null=True)
+    responsible_unit = serializers.IntegerField(required=False, allow_null=True)
+    accused_unit = serializers.IntegerField(required=False, allow_null=True)
+    risk = serializers.ChoiceField(choices=Case.Risk.choices, required=False)
+    people_involved = serializers.IntegerField(required=False, min_value=1)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    is_group = serializers.BooleanField(required=False)
+    is_legacy = serializers.BooleanField(required=False)
+    is_repeat = serializers.BooleanField(required=False)
+    parties = PartyInputSerializer(many=True)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", allow_null=True, read_only=True, default=None)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "from_stage", "to_stage", "actor", "at", "data"]
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "level", "case_id", "deadline_id", "text", "created_at", "delivered_at", "read_at"]
+
+
+class ChoiceSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    errors = serializers.DictField(required=False)
+    stage = serializers.CharField(required=False)

@@ -1,0 +1,301 @@
+"""REST API v1 (design §9). Every write goes through workflow.services, exactly as the
+pages do; every read of cases through visible_to(user), so a case out of
+reach is a 404 here as everywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ParseError, Throttled
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import personal_data
+from cases.login_throttle import client_address, record_failure, throttled
+from cases.models import Case, CaseEvent, Category, PersonalDataAccess, Source
+from notifications.models import Notification
+from workflow import counts, services
+from workflow.flow import operations
+from workflow.models import Deadline
+from workflow.permissions import PII, grants_for, reporting_units, visible_to
+from workflow.queues import listing, nearest_due, with_listing
+
+from . import serializers as s
+
+ERRORS = {400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer, 409: s.ErrorSerializer}
+
+
+MAX_ID = 2**63 - 1
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0); anything else is a 400, where django-filter's own boolean
+    filter quietly ignores a value it does not understand."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if str(value).lower() in ("true", "1"):
+            return True
+        if str(value).lower() in ("false", "0"):
+            return False
+        raise forms.ValidationError(_("Enter true or false."), code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class BoolFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
+class BoundedIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 moment the databases can hold: years 1–9999 in UTC as well. An
+    offset can push a moment at the edge of the range out of it, which PostgreSQL
+    refuses with an error instead of matching nothing."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            utc = moment.astimezone(UTC) if moment.tzinfo else moment
+        except OverflowError:
+            utc = None
+        if utc is None or not 1 < utc.year < 9999:
+            raise forms.ValidationError(_("Enter a date and time between the years 2 and 9998."), code="invalid")
+        # In UTC: Python allows offsets up to ±23:59, PostgreSQL refuses those past ±15:59.
+        return utc
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
+class IdFilter(django_filters.Filter):
+    """An id: a whole number the database can hold (a huge one overflows SQLite)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=0, max_value=MAX_ID, **kwargs)
+
+
+class CaseFilter(django_filters.FilterSet):
+    unit = IdFilter(field_name="responsible_unit_id", label="responsible unit id")
+    village = IdFilter(field_name="village_id", label="village id")
+    overdue = BoolFilter(method="filter_overdue", label="has an open deadline past due")
+    due_before = BoundedIsoDateTimeFilter(method="filter_due_before",
+                                                  label="has an open deadline due before this moment")
+
+    class Meta:
+        model = Case
+        fields = ["stage", "kind", "category", "risk", "source"]
+
+    def filter_overdue(self, queryset: Any, name: str, value: bool) -> Any:
+        late = counts.overdue()
+        return queryset.filter(late) if value else queryset.exclude(late)
+
+    def filter_due_before(self, queryset: Any, name: str, value: datetime) -> Any:
+        return counts.due_before(queryset, value)
+
+
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  viewsets.GenericViewSet):
+    queryset = Case.objects.none()  # for the schema; get_queryset holds what the user may see
+    filterset_class = CaseFilter
+    ordering_fields = ["reported_at", "next_due_at", "number", "risk", "stage"]
+    ordering = ["-reported_at"]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Case.objects.none()
+        cases = visible_to(self.request.user)
+        if self.action == "list":
+            # The list's figures come with the page (list()); here only a name to order by.
+            return cases.alias(next_due_at=nearest_due())
+        return with_listing(cases)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The page's ids are chosen from the filtered cases alone, then only those rows
+        are read with their units and deadline figures (workflow.queues.Listing): read
+        together, the figures were made for every case of a county before a page of
+        twenty was cut, seconds a page over a million cases. Ties are ordered by id, so
+        pages neither skip nor repeat cases sharing a stage or risk."""
+        cases = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(listing(cases, [str(term) for term in cases.query.order_by]))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "list":
+            return s.CaseListSerializer
+        if self.action == "create":
+            return s.CaseCreateSerializer
+        return s.CaseDetailSerializer
+
+    def detail_response(self, case: Case, status_code: int = status.HTTP_200_OK) -> Response:
+        # Not through visible_to: an operation may take the case out of the actor's reach
+        # (an escalation out of a unit without a village); the answer still describes
+        # the result of their own action, with nothing they may not see (grants decide).
+        case = with_listing(Case.objects).prefetch_related("parties").get(pk=case.pk)
+        grants = grants_for(self.request.user, case)
+        if PII in grants:
+            # The answer carries the parties' full numbers: recorded (个人信息保护法 第五十一条).
+            personal_data.record(self.request.user, case, PersonalDataAccess.Door.API)
+        context = {
+            "request": self.request,
+            "grants": grants,
+            "open_deadlines": list(Deadline.objects.open().filter(case=case).order_by("due_at")),
+            "operations": services.available_operations(case, self.request.user),
+        }
+        return Response(s.CaseDetailSerializer(case, context=context).data, status=status_code)
+
+    @extend_schema(responses={200: s.CaseDetailSerializer, 404: s.ErrorSerializer})
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.detail_response(self.get_object())
+
+    @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseDetailSerializer, **ERRORS})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Register a case (登记), with the same validation as the intake page."""
+        shape = s.CaseCreateSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        data = {k: v for k, v in request.data.items() if k != "parties"}
+        case = services.report_case(actor=request.user, data=data, parties=list(shape.initial_data["parties"]))
+        return self.detail_response(case, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, enum=sorted(operations()))],
+        responses={200: s.CaseDetailSerializer, **ERRORS},
+        description="Apply an operation of the state machine; the body holds its data (see `operations` "
+        "on the case for the fields each one requires). 409 when the case is in another stage.",
+    )
+    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[a-z_]+)")
+    def transitions(self, request: Request, pk: str, name: str) -> Response:
+        if not isinstance(request.data, dict):
+            raise ParseError(_("The body must be a JSON object with the operation's data."))
+        case = services.transition(_case_id(pk), name, actor=request.user, data=dict(request.data))
+        return self.detail_response(case)
+
+    @extend_schema(responses={200: s.EventSerializer(many=True), 404: s.ErrorSerializer})
+    @action(detail=True, methods=["get"], filter_backends=[])  # the case list's filters do not apply
+    def events(self, request: Request, pk: str) -> Response:
+        case = get_object_or_404(visible_to(request.user), pk=_case_id(pk))
+        page = self.paginate_queryset(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "pk"))
+        return self.get_paginated_response(s.EventSerializer(page, many=True).data)
+
+    def get_object(self) -> Case:
+        return get_object_or_404(self.get_queryset(), pk=_case_id(self.kwargs["pk"]))
+
+
+def _case_id(value: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound(_("No such case.")) from None
+
+
+class NotificationFilter(django_filters.FilterSet):
+    unread = BoolFilter(field_name="read_at", lookup_expr="isnull", label="only unread")
+    after = IdFilter(field_name="id", lookup_expr="gt", label="only ids above this")
+
+    class Meta:
+        model = Notification
+        fields = ["level"]
+
+
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.NotificationSerializer
+    filterset_class = NotificationFilter
+    queryset = Notification.objects.none()  # for the schema; get_queryset holds the user's
+    ordering_fields = ["id", "created_at"]
+    ordering = ["-id"]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        return Notification.objects.filter(user=self.request.user)
+
+    @extend_schema(request=None, responses={200: s.NotificationSerializer, 404: s.ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str) -> Response:
+        try:
+            notification = self.get_queryset().get(pk=int(pk))
+        except (ValueError, Notification.DoesNotExist):
+            raise NotFound(_("No such notification of yours.")) from None
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+        return Response(s.NotificationSerializer(notification).data)
+
+
+class ReferenceView(APIView):
+    choices: Any = None
+
+    @extend_schema(responses={200: s.ChoiceSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response([{"value": value, "label": str(label)} for value, label in self.choices])
+
+
+class CategoriesView(ReferenceView):
+    choices = Category.choices
+
+
+class SourcesView(ReferenceView):
+    choices = Source.choices
+
+
+class ReportingUnitsView(APIView):
+    """The villages and units this user may register cases for: their own village, or
+    any unit beneath where they are an officer or supervisor."""
+
+    @extend_schema(responses={200: s.UnitRefSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(s.UnitRefSerializer(reporting_units(request.user), many=True).data)
+
+
+class TokenView(APIView):
+    """Token login for apps, throttled as the login page is (cases.login_throttle):
+    refused with 429 while too many attempts have failed."""
+
+    def get_permissions(self) -> list[Any]:
+        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, 400: s.ErrorSerializer,
+                                                                 429: s.ErrorSerializer})
+    def post(self, request: Request) -> Response:
+        form = s.TokenRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        username, address = form.validated_data["username"], client_address(request)
+        if throttled(username, address):
+            raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW,
+                            detail=_("Too many failed logins; try again later."))
+        user = authenticate(request, username=form.validated_data["username"],
+                            password=form.validated_data["password"])
+        if user is None:
+            record_failure(username, address)
+            return Response({"code": "invalid_credentials", "message": _("Wrong username or password.")},
+                            status=status.HTTP_400_BAD_REQUEST)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Log out: the token stops working."""
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+

@@ -1,0 +1,37 @@
+"""考核: units scored on the scheme's indicators, ranked, the last places warned (末位警示)
+and veto items (一票否决) shown; every figure links to the cases behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from reports.assessment import assess
+
+from .responses import only_for
+from .scope import UnitPeriodForm, may_review
+
+# A drill-down lists at most this many cases by id in the queue's address.
+LINKED_CASES = 500
+
+
+def cases_link(ids: list[int]) -> str:
+    return reverse("desk:queue:index") + "?stage=all&ids=" + ",".join(map(str, ids[:LINKED_CASES])) if ids else ""
+
+
+@login_required
+@only_for(may_review)
+def assessment(request: HttpRequest) -> HttpResponse:
+    choice = UnitPeriodForm(request.GET, user=request.user)
+    context: dict[str, Any] = {"choice": choice}
+    if choice.is_valid() and choice.cleaned_data["unit"] is not None:
+        result = assess(choice.cleaned_data["unit"], choice.cleaned_data["period"])
+        items = result.units[0].figures if result.units else []
+        rows = [{"score": s, "figures": [(f, cases_link(f.case_ids), cases_link(f.hit_case_ids)) for f in s.figures]}
+                for s in result.units]
+        context.update(result=result, items=items, rows=rows)
+    return render(request, "desk/assessment.html", context)

@@ -1,0 +1,191 @@
+"""The case page: facts, parties, timeline, clocks, and the operations this person may
+take now, each a button with a form for exactly the data it requires. Operations post
+to `operate`, which calls the one transition service and answers as the API does: a
+case out of reach is a 404, a case someone else moved meanwhile is shown as it now is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from cases import personal_data
+from cases.models import Case, CaseDocument, CaseEvent, OrgUnit, PersonalDataAccess
+from workflow import forms as forms_module
+from workflow import services
+from workflow.errors import CaseNotFound, CaseOperationError, InvalidData
+from workflow.flow import operations
+from workflow.models import Deadline, Extension, Step
+from workflow.permissions import PII, grants_for, visible_to
+from workflow.queues import with_listing
+
+from .lifecycle import diagram
+from .responses import back
+
+# Events the machine writes besides its operations.
+EVENT_LABELS = {
+    "report": gettext_lazy("Registered"),
+    **{f"deadline_{step.value}": step.label for step in Step},
+}
+
+
+def operation_form(transition: Any, case: Case, data: Any = None, files: Any = None) -> forms.Form:
+    # Field ids carry the operation's name: several forms share field names on one page.
+    form = transition.custom["form"](data, files=files, case=case, auto_id=f"id_{transition.slug}_{case.pk}_%s")
+    for field in form.fields.values():
+        if isinstance(field.widget, forms.Textarea):
+            field.widget.attrs["rows"] = 3
+        if isinstance(field, forms.DateField):
+            field.widget.input_type = "date"
+    return form
+
+
+def has_something_to_act_on(form: forms.Form) -> bool:
+    """False for an operation whose required choice has nothing to choose from (resume
+    with no paused clock, reply with no order waiting): the page does not offer it."""
+    return all(not (isinstance(f, forms.ModelChoiceField) and f.required and not f.queryset.exists())
+               for f in form.fields.values())
+
+
+def event_label(kind: str) -> str:
+    method = operations().get(kind)
+    if method is not None:
+        return str(next(iter(method.get_transitions())).label)
+    return str(EVENT_LABELS.get(kind, kind))
+
+
+def timeline(case: Case) -> list[dict[str, Any]]:
+    """The audit trail as people read it: what happened, who, when, and the words they
+    wrote; ids in the data become names in two queries, not one per event."""
+    events = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "pk"))
+    user_ids = {e.data.get("assignee") for e in events if isinstance(e.data.get("assignee"), int)}
+    unit_ids = {e.data.get("lead_department") for e in events if isinstance(e.data.get("lead_department"), int)}
+    users = {u.pk: u.get_full_name() or u.username for u in get_user_model().objects.filter(pk__in=user_ids)}
+    units = dict(OrgUnit.objects.filter(pk__in=unit_ids).values_list("pk", "name"))
+    stages = dict(Case.Stage.choices)
+    rows = []
+    for event in events:
+        method = operations().get(event.kind)
+        fields = next(iter(method.get_transitions())).custom["form"].base_fields if method else {}
+        details = []
+        for key, value in event.data.items():
+            if key == "assignee" and value in users:
+                details.append((_("assignee"), users[value]))
+            elif key == "lead_department" and value in units:
+                details.append((_("lead department"), units[value]))
+            elif key in fields and isinstance(value, str) and value and not isinstance(fields[key],
+                                                                                   forms.ModelChoiceField):
+                choices = dict(getattr(fields[key], "choices", ()) or ())
+                details.append((fields[key].label, choices.get(value, value)))
+        rows.append({"event": event, "label": event_label(event.kind), "details": details,
+                     "from_stage": stages.get(event.from_stage, ""), "to_stage": stages.get(event.to_stage, "")})
+    return rows
+
+
+def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form] | None = None,
+              problem: str = "", status: int = 200, unmasked: bool = False) -> HttpResponse:
+    grants = grants_for(request.user, case)
+    transitions = services.available_operations(case, request.user)
+    forms_by_name = {t.slug: operation_form(t, case) for t in transitions}
+    transitions = [t for t in transitions if has_something_to_act_on(forms_by_name[t.slug])]
+    if failed and failed[0] in forms_by_name:
+        forms_by_name[failed[0]] = failed[1]
+    open_deadlines = list(Deadline.objects.open().filter(case=case).select_related("rule").order_by("due_at"))
+    events = timeline(case)
+    context = {
+        "case": case,
+        "pii": PII in grants,
+        # Full numbers only after the explicit, recorded request (`reveal`), never by default.
+        "unmasked": unmasked and PII in grants,
+        "parties": case.parties.all(),
+        "events": events,
+        "notes": [e for e in events if e["event"].kind == "note"],
+        "sessions": [e for e in events if e["event"].kind == "record_session"],
+        "deadlines": open_deadlines,
+        "met_deadlines": Deadline.objects.filter(case=case, met_at__isnull=False).order_by("due_at"),
+        "operations": [(t, forms_by_name[t.slug]) for t in transitions],
+        "open_operation": failed[0] if failed else "",
+        "extensions": Extension.objects.filter(deadline__case=case).select_related(
+            "deadline", "requested_by", "decided_by").order_by("requested_at"),
+        "documents": case.documents.select_related("uploaded_by"),
+        "orders": case.supervision_orders.select_related("deadline", "issued_by", "replied_by", "closed_by"),
+        "lifecycle": diagram(case.stage),
+        "outcome": outcome(case),
+        "problem": problem,
+    }
+    return render(request, "desk/case.html", context, status=status)
+
+
+def outcome(case: Case) -> tuple[str, str] | None:
+    """The recorded outcome as people read it: its kind's label and the summary."""
+    if not case.outcome:
+        return None
+    kinds = dict(forms_module.ResolveForm.OUTCOMES)
+    return str(kinds.get(case.outcome.get("kind"), case.outcome.get("kind", ""))), case.outcome.get("summary", "")
+
+
+def visible_case(user: Any, pk: int) -> Case:
+    return get_object_or_404(with_listing(visible_to(user)).select_related(
+        "reporter", "registered_unit", "accused_unit").prefetch_related("parties"), pk=pk)
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return case_page(request, visible_case(request.user, pk))
+
+
+@login_required
+@require_POST
+def operate(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    if name not in operations():
+        raise Http404
+    try:
+        case = services.transition(pk, name, actor=request.user, data=request.POST, files=request.FILES)
+    except CaseNotFound:
+        raise Http404 from None
+    except InvalidData as problem:
+        case = visible_case(request.user, pk)
+        transition = services.transition_from(operations()[name], case.stage)
+        form = operation_form(transition, case, request.POST, request.FILES)
+        form.is_valid()
+        return case_page(request, case, failed=(name, form), problem=problem.message, status=400)
+    except CaseOperationError as refusal:
+        # Someone else moved the case, or this person may not do it: say so plainly and
+        # show the case as it is now.
+        return case_page(request, visible_case(request.user, pk), problem=refusal.message, status=refusal.status)
+    label = next(iter(operations()[name].get_transitions())).label
+    messages.success(request, _("Done: %(operation)s.") % {"operation": label})
+    if not visible_to(request.user).filter(pk=case.pk).exists():
+        # The operation took the case out of this person's reach (an escalation upward).
+        return redirect("desk:workbench:index")
+    return back(request, "desk:case:detail", case.pk)
+
+
+@login_required
+@require_POST
+def reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The parties' full ID numbers and phones, for a person whose role allows it, on
+    their explicit request, recorded (个人信息保护法 第五十一条). A POST: a link could be
+    prefetched or followed by a crawler, and each showing must be a deliberate act."""
+    case = visible_case(request.user, pk)
+    if PII not in grants_for(request.user, case):
+        raise PermissionDenied
+    personal_data.record(request.user, case, PersonalDataAccess.Door.PAGE)
+    return case_page(request, case, unmasked=True)
+
+
+@login_required
+def document(request: HttpRequest, pk: int, document_id: int) -> FileResponse:
+    """A case's document, to those who may see the case; 404 otherwise, as for the case."""
+    case = visible_case(request.user, pk)
+    found = get_object_or_404(CaseDocument, pk=document_id, case=case)
+    return FileResponse(found.file.open("rb"), as_attachment=True, filename=found.original_name)

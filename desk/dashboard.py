@@ -1,0 +1,137 @@
+"""统计: the unit's cases by month, by category, by village, the on-time and resolution
+rates and what is overdue now, as charts (Apache ECharts, served from here). Each bar,
+point and cell opens the queue filtered to the cases behind it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Category, OrgUnit
+from cases.periods import month_period
+from workflow import counts
+from workflow.permissions import visible_to
+
+from .responses import only_for
+from .scope import UnitPeriodForm, may_review
+
+MONTHS = 12
+HEAT_MONTHS = 6
+
+
+def queue_url(**filters: Any) -> str:
+    return reverse("desk:queue:index") + "?" + urlencode({"stage": "all", **filters})
+
+
+def months_back(last: date, n: int) -> list[date]:
+    months = [last]
+    while len(months) < n:
+        months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
+    return months
+
+
+def unit_filter(unit: OrgUnit) -> dict[str, int]:
+    """The queue's filter for the cases of `unit` (Case.objects.within)."""
+    return {"village" if unit.level == OrgUnit.Level.VILLAGE else "unit": unit.pk}
+
+
+def month_of(value: Any) -> date:
+    return (value.date() if hasattr(value, "date") else value).replace(day=1)
+
+
+def by_month(cases: Any, months: list[date]) -> dict[date, dict[str, int]]:
+    """排查, 调处 and 成功 (workflow.counts) of the cases registered in each month."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    start, end = month_period(months[0]).start, month_period(months[-1]).end
+    rows = (cases.filter(reported_at__gte=start, reported_at__lt=end).order_by()
+            .annotate(month=TruncMonth("reported_at", tzinfo=tz)).values("month").annotate(**counts.TALLY))
+    out = {m: dict.fromkeys(counts.TALLY, 0) for m in months}
+    for row in rows:
+        out[month_of(row["month"])] = {name: row[name] for name in counts.TALLY}
+    return out
+
+
+def on_time_acceptance(cases: Any, months: list[date], at: datetime) -> dict[date, float | None]:
+    """及时受理率 (workflow.counts) of the cases registered in each month, as of `at`."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    start, end = month_period(months[0]).start, month_period(months[-1]).end
+    registered = cases.filter(reported_at__gte=start, reported_at__lt=end)
+    month = dict(registered.annotate(month=TruncMonth("reported_at", tzinfo=tz)).values_list("pk", "month"))
+    counted, on_time = counts.on_time_cases(counts.acceptance_clocks(registered, at))
+    totals = {m: [0, 0] for m in months}
+    hits = set(on_time)
+    for case in counted:
+        tally = totals[month_of(month[case])]
+        tally[0] += 1
+        tally[1] += case in hits
+    return {m: counts.rate(hit, total) for m, (total, hit) in totals.items()}
+
+
+@login_required
+@only_for(may_review)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    choice = UnitPeriodForm(request.GET, user=request.user, months_only=True)
+    context: dict[str, Any] = {"choice": choice}
+    if not (choice.is_valid() and choice.cleaned_data["unit"] is not None):
+        return render(request, "desk/dashboard.html", context)
+    unit, period = choice.cleaned_data["unit"], choice.cleaned_data["period"]
+    cases = visible_to(request.user).within(unit)
+    months = months_back(period.first, MONTHS)
+    now = timezone.now()
+    monthly = by_month(cases, months)
+    accepted = on_time_acceptance(cases, months, now)
+    labels = [f"{m:%Y-%m}" for m in months]
+    categories = dict(Category.choices)
+    in_period = cases.filter(reported_at__gte=month_period(months[0]).start, reported_at__lt=period.end)
+    by_category = list(in_period.values("category").annotate(n=Count("pk")).order_by("-n"))
+    children = list(OrgUnit.objects.filter(parent=unit).exclude(level=OrgUnit.Level.DEPARTMENT).order_by("path"))
+    overdue_cases = visible_to(request.user).open().filter(counts.overdue(now))
+    overdue = [overdue_cases.within(child).count() for child in children]
+    heat_months = months[-HEAT_MONTHS:]
+    villages = list(OrgUnit.objects.filter(path__startswith=unit.path, level=OrgUnit.Level.VILLAGE).order_by("path"))
+    tz = ZoneInfo(settings.TIME_ZONE)
+    heat_counts = {(r["village"], (r["month"].date() if hasattr(r["month"], "date") else r["month"]).replace(day=1)):
+                   r["n"] for r in cases.filter(reported_at__gte=month_period(heat_months[0]).start,
+                                                reported_at__lt=period.end, village__isnull=False)
+                   .annotate(month=TruncMonth("reported_at", tzinfo=tz)).values("village", "month")
+                   .annotate(n=Count("pk"))}
+    peak = max(heat_counts.values(), default=0)
+    heat = [(v, [(heat_counts.get((v.pk, m), 0), queue_url(village=v.pk, reported=f"{m:%Y-%m}"),
+                  round(heat_counts.get((v.pk, m), 0) / peak, 2) if peak else 0) for m in heat_months])
+            for v in villages]
+    charts = {
+        "months": {"labels": labels, "values": [monthly[m]["found"] for m in months],
+                   "links": [queue_url(**unit_filter(unit), reported=label) for label in labels],
+                   "name": _("cases reported")},
+        "categories": {"labels": [str(categories.get(r["category"], r["category"])) for r in by_category],
+                       "values": [r["n"] for r in by_category],
+                       "links": [queue_url(**unit_filter(unit), category=r["category"]) for r in by_category],
+                       "name": _("cases")},
+        "rates": {"labels": labels,
+                  "series": [
+                      {"name": _("on-time acceptance rate (%)"), "values": [accepted[m] for m in months]},
+                      {"name": _("resolution rate (%)"), "values": [
+                          counts.rate(monthly[m]["succeeded"], monthly[m]["handled"]) for m in months]}],
+                  "links": [queue_url(**unit_filter(unit), reported=label) for label in labels]},
+        "overdue": {"labels": [c.name for c in children], "values": overdue,
+                    "links": [queue_url(**unit_filter(c), overdue="on", stage="") for c in children],
+                    "name": _("overdue now")},
+    }
+    context.update(unit=unit, period=period, charts=charts, heat=heat,
+                   heat_months=heat_months, now=now,
+                   totals={"reported": sum(v["found"] for v in monthly.values()),
+                           "overdue": overdue_cases.within(unit).count()})
+    return render(request, "desk/dashboard.html", context)
+

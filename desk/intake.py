@@ -1,0 +1,107 @@
+"""登记: a new case with its parties, from a phone in a village or a desk in the township.
+Before saving, cases already open or recent for the same party ID number are shown
+(重复信访), and the person registering decides whether this one is a repeat."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.forms import IntakeForm, PartyForm
+from cases.models import Case, OrgUnit, Party
+from workflow import services
+from workflow.errors import InvalidData, NotPermitted
+from workflow.permissions import reporting_units, visible_to
+
+# A case closed within this many days still counts as recent for the repeat check.
+RECENT_DAYS = 365
+
+PartyFormSet = forms.formset_factory(PartyForm, extra=0, min_num=1, validate_min=True, max_num=30, validate_max=True)
+
+
+class PageIntakeForm(IntakeForm):
+    """The intake form with its choices cut to the units this person may report for."""
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units = reporting_units(user)
+        self.fields["village"].queryset = units.filter(level=OrgUnit.Level.VILLAGE)
+        self.fields["responsible_unit"].queryset = units.exclude(level=OrgUnit.Level.VILLAGE)
+        if not self.fields["responsible_unit"].queryset.exists():
+            # A village worker reports for their village; its township is responsible.
+            del self.fields["responsible_unit"]
+        villages = list(self.fields["village"].queryset[:2])
+        if len(villages) == 1 and not self.is_bound:
+            self.initial["village"] = villages[0].pk
+        self.fields["people_involved"].widget.attrs["min"] = 1
+        self.fields["amount"].widget.attrs["inputmode"] = "decimal"
+        self.fields["summary"].widget.attrs["rows"] = 4
+        self.order_fields(["kind", "petition_type", "category", "source", "village", "title", "summary"])
+
+
+def party_formset(data: Any = None) -> Any:
+    formset = PartyFormSet(data, prefix="parties")
+    for form in [*formset.forms, formset.empty_form]:
+        form.fields["id_number"].widget.attrs.update(autocomplete="off", inputmode="text", maxlength=18)
+        form.fields["phone"].widget.attrs.update(inputmode="tel", autocomplete="off")
+    return formset
+
+
+def possible_repeats(user: Any, id_numbers: list[str]) -> Any:
+    """Cases this user may see with a party of the same ID number, open or closed lately."""
+    if not id_numbers:
+        return Case.objects.none()
+    since = timezone.now() - timedelta(days=RECENT_DAYS)
+    return (
+        visible_to(user)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=since))
+        .filter(pk__in=Party.objects.filter(id_number__in=id_numbers).values("case_id"))
+        .select_related("village", "responsible_unit")
+        .order_by("-reported_at")[:20]
+    )
+
+
+@login_required
+def intake(request: HttpRequest) -> HttpResponse:
+    if not reporting_units(request.user).exists():
+        messages.error(request, _("You may not register cases: you are not a member of a village or an officer."))
+        return redirect("desk:workbench:index")
+    form = PageIntakeForm(request.POST or None, user=request.user)
+    parties = party_formset(request.POST or None)
+    repeats: Any = []
+    if request.method == "POST" and form.is_valid() and parties.is_valid():
+        ids = [p.cleaned_data["id_number"] for p in parties if p.cleaned_data.get("id_number")]
+        repeats = list(possible_repeats(request.user, ids))
+        if not repeats or request.POST.get("repeats_seen") == "1":
+            try:
+                case = services.report_case(
+                    actor=request.user,
+                    data=request.POST,
+                    parties=[{k: v for k, v in p.cleaned_data.items() if k != "DELETE"} for p in parties
+                             if p.cleaned_data],
+                )
+            except InvalidData as problem:
+                for field, errors in problem.errors.items():
+                    if field in form.fields:
+                        form.add_error(field, errors)
+                    else:
+                        form.add_error(None, errors)
+            except NotPermitted as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                messages.success(request, _("Case %(number)s registered.") % {"number": case.number})
+                return redirect("desk:case:detail", case.pk)
+    return render(request, "desk/intake.html", {
+        "form": form,
+        "parties": parties,
+        "repeats": repeats,
+    })

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def back(request: HttpRequest, default: str, *args: Any) -> HttpResponse:
+    """Redirect to the form's `next` when it stays on this site, else to `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(default, *args)
+
+
+def only_for(allowed: Callable[[Any], bool]) -> Callable[[Any], Any]:
+    """A page for some roles only (the board, the administration entry): others are
+    refused, as the menu does not offer it to them."""
+
+    def decorate(view: Any) -> Any:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not allowed(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorate

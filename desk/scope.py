@@ -1,0 +1,70 @@
+"""Which units a person reviews on the township pages (meeting, ledgers, assessment,
+dashboard), and the unit-and-period choice those pages share."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Membership, OrgUnit, Role
+from cases.periods import BadPeriod, parse_period
+
+REVIEWING_ROLES = [Role.OFFICER, Role.SUPERVISOR, Role.VIEWER]
+
+
+def reviewed_units(user: Any, levels: tuple[str, ...] = (OrgUnit.Level.COUNTY, OrgUnit.Level.TOWNSHIP)) -> Any:
+    """Units of these levels at or beneath those where the person is an officer,
+    supervisor or viewer."""
+    if user.is_superuser:
+        return OrgUnit.objects.filter(level__in=levels).order_by("path")
+    paths = Membership.objects.filter(user=user, role__in=REVIEWING_ROLES).values_list("unit__path", flat=True)
+    reach = Q(pk__in=[])
+    for path in paths:
+        reach |= Q(path__startswith=path)
+    return OrgUnit.objects.filter(reach, level__in=levels).order_by("path")
+
+
+def may_review(user: Any) -> bool:
+    return user.is_authenticated and reviewed_units(user).exists()
+
+
+def last_month() -> date:
+    first = timezone.localdate().replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+class UnitPeriodForm(forms.Form):
+    """A unit within reach and a period (YYYY-MM, YYYY-H1/H2 or YYYY; months only where
+    the page needs one), read from the query string; defaults: the first unit, last month."""
+
+    unit = forms.ModelChoiceField(label=_("unit"), queryset=OrgUnit.objects.none(), required=False,
+                                  empty_label=None)
+    period = forms.CharField(label=_("period"), required=False, max_length=7,
+                             help_text=_("2026-05, 2026-H1 or 2026"))
+
+    def __init__(self, data: Any, *, user: Any, months_only: bool = False,
+                 levels: tuple[str, ...] = (OrgUnit.Level.COUNTY, OrgUnit.Level.TOWNSHIP)) -> None:
+        super().__init__(data)
+        self.months_only = months_only
+        self.fields["unit"].queryset = reviewed_units(user, levels)
+        if months_only:
+            self.fields["period"].label = _("month")
+            self.fields["period"].help_text = _("for example 2026-05")
+
+    def clean_unit(self) -> OrgUnit | None:
+        return self.cleaned_data.get("unit") or self.fields["unit"].queryset.first()
+
+    def clean_period(self) -> Any:
+        text = self.cleaned_data.get("period") or f"{last_month():%Y-%m}"
+        try:
+            period = parse_period(text)
+        except BadPeriod as error:
+            raise forms.ValidationError(str(error)) from None
+        if self.months_only and not period.is_month:
+            raise forms.ValidationError(_("Give a month, for example 2026-05."))
+        return period

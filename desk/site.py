@@ -1,0 +1,164 @@
+"""The site: viewflow's frontend shell (menu, toolbar, Turbo navigation, login) around
+our pages. Each menu entry is a small viewset with the pages it owns; who sees an entry
+is decided by its `permission`, and each view checks again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.views import LoginView, PasswordChangeView
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
+from viewflow.contrib.auth import AuthViewset
+from viewflow.urls import Application, Site, Viewset
+from viewflow.urls.sites import AppMenuMixin
+
+from workflow.permissions import reporting_units
+
+from . import assessment, board, case_page, dashboard, intake, ledgers, queue, screening, workbench
+from .forms import LoginForm, ThrottledPasswordChangeForm
+from .responses import only_for
+from .scope import may_review
+
+
+class MenuEntry(AppMenuMixin, Viewset):
+    permission: Callable[[Any], bool] | None = None
+
+    def has_view_permission(self, user: Any, obj: Any = None) -> bool:
+        if not user.is_authenticated:
+            return False
+        if self.permission is None:
+            return True
+        # The menu asks every entry on every page, and four entries ask the same question
+        # (may_review), each a query or two. The answers are kept on the request's user
+        # object, which is read anew for every request.
+        answers = getattr(user, "_menu_answers", None)
+        if answers is None:
+            answers = {}
+            user._menu_answers = answers
+        if self.permission not in answers:
+            answers[self.permission] = self.permission(user)
+        return answers[self.permission]
+
+
+def may_administer(user: Any) -> bool:
+    return user.is_active and user.is_staff and (user.is_superuser or any(
+        user.has_perm(p) for p in ("cases.change_orgunit", "auth.change_user", "workflow.change_deadlinerule",
+                                   "workflow.change_calendarday")))
+
+
+class WorkbenchPages(MenuEntry):
+    title = _("My workbench")
+    icon = "dashboard"
+    index_path = path("", workbench.workbench, name="index")
+    read_path = path("notifications/<int:pk>/read/", workbench.mark_read, name="read")
+    read_all_path = path("notifications/read/", workbench.mark_all_read, name="read_all")
+
+
+class IntakePages(MenuEntry):
+    title = _("Register a case")
+    icon = "note_add"
+    permission = staticmethod(lambda user: reporting_units(user).exists())
+    index_path = path("", intake.intake, name="index")
+
+
+class QueuePages(MenuEntry):
+    title = _("Queues")
+    icon = "list"
+    index_path = path("", queue.queue, name="index")
+    assign_path = path("assign/", queue.bulk_assign, name="assign")
+
+
+class BoardPages(MenuEntry):
+    title = _("Supervision board")
+    icon = "assignment_late"
+    permission = staticmethod(board.may_supervise)
+    index_path = path("", board.board, name="index")
+
+
+class ReturnPages(MenuEntry):
+    title = _("Screening returns")
+    icon = "fact_check"
+    permission = staticmethod(screening.may_file)
+    index_path = path("", only_for(screening.may_file)(screening.returns), name="index")
+
+
+class MeetingPages(MenuEntry):
+    title = _("Monthly screening meeting")
+    icon = "groups"
+    permission = staticmethod(may_review)
+    index_path = path("", only_for(may_review)(screening.meeting), name="index")
+    decide_path = path("concealment/<int:pk>/", screening.decide, name="decide")
+
+
+class LedgerPages(MenuEntry):
+    title = _("Ledgers")
+    icon = "table_view"
+    permission = staticmethod(may_review)
+    index_path = path("", ledgers.ledgers, name="index")
+    import_path = path("import/", ledgers.import_page, name="import")
+
+
+class AssessmentPages(MenuEntry):
+    title = _("Assessment")
+    icon = "leaderboard"
+    permission = staticmethod(may_review)
+    index_path = path("", assessment.assessment, name="index")
+
+
+class DashboardPages(MenuEntry):
+    title = _("Dashboard")
+    icon = "insights"
+    permission = staticmethod(may_review)
+    turbo_disabled = True  # its chart scripts load in order on a full page load
+    index_path = path("", dashboard.dashboard, name="index")
+
+
+class AdministrationEntry(MenuEntry):
+    title = _("Administration")
+    icon = "settings"
+    permission = staticmethod(may_administer)
+    turbo_disabled = True  # the admin is another application, with its own scripts
+    index_path = path("", only_for(may_administer)(RedirectView.as_view(url="/admin/")), name="index")
+
+
+class CasePages(Viewset):
+    """Not a menu entry: reached from lists, alerts and links."""
+
+    detail_path = path("<int:pk>/", case_page.detail, name="detail")
+    operate_path = path("<int:pk>/do/<slug:name>/", case_page.operate, name="operate")
+    document_path = path("<int:pk>/documents/<int:document_id>/", case_page.document, name="document")
+    reveal_path = path("<int:pk>/parties/", case_page.reveal, name="reveal")
+
+
+class Desk(Application):
+    title = _("Dispute resolution")
+    icon = "gavel"
+    app_name = "desk"
+    base_template_name = "desk/base.html"
+
+
+desk = Desk(viewsets=[
+    WorkbenchPages(app_name="workbench"),
+    IntakePages(app_name="intake"),
+    QueuePages(app_name="queue"),
+    BoardPages(app_name="board"),
+    ReturnPages(app_name="returns"),
+    MeetingPages(app_name="meeting"),
+    LedgerPages(app_name="ledgers"),
+    AssessmentPages(app_name="assessment"),
+    DashboardPages(app_name="dashboard"),
+    AdministrationEntry(app_name="administration"),
+    CasePages(app_name="case"),
+])
+
+# One application: its own menu is the whole navigation, without a list of applications.
+site = Site(title=_("tiaochu"), viewsets=[desk], menu_template_name=None)
+
+accounts = AuthViewset(
+    with_profile_view=False,
+    login_view=LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+    pass_change_view=PasswordChangeView.as_view(form_class=ThrottledPasswordChangeForm),
+)

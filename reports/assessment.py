@@ -1,0 +1,216 @@
+"""Assessment (考核) of units for a period (design §8): the villages of a township, or the
+townships of a county, scored by an AssessmentScheme (data), ranked, the last place
+warned (末位警示), veto items (一票否决) zeroing a score. Every figure carries the ids of
+the cases (or screening-return clocks) behind it, so the pages can link to them.
+
+The indicators, for the unit's cases (Case.objects.within) and the period, each counted
+as workflow.counts defines it:
+
+- on-time acceptance rate (及时受理率): the acceptance clocks of the cases registered in
+  the period that have stopped or fallen due by the time of assessment.
+- on-time completion rate (按期办结率): mediation and petition-handling clocks that stopped
+  in the period, or fell due in it unstopped.
+- resolution rate (化解率): 成功 over 调处 of the cases registered in the period.
+- follow-up satisfaction (群众满意率): of the cases closed after a follow-up visit in the
+  period, the share satisfied or basically satisfied.
+- repeat petitions (重复信访): petitions flagged repeat registered in the period.
+- late returns (迟报): the villages' returns for the period's months filed after their due time
+  (the return clock's met_at past its due_at; ScreeningReturn.is_late says the same).
+- missing returns (漏报): return clocks of the period's months whose month closed without a return.
+- concealment (瞒报): suspects of the period's months confirmed by an officer.
+- veto, by default: a confirmed concealment of a major-risk case, and a major group incident
+  (a 重大 and 群体性 case registered in the period) — the two the field names as
+  一票否决; the scheme decides which items veto.
+
+A rate with nothing to count is not applicable and earns nothing: full marks for it would
+favour the unit that reports nothing, the concealment (瞒报) assessment exists to catch. Its
+weight stays in the total. A deduction with nothing to deduct keeps its weight: that is
+what a deduction means. The score is the points earned over the scheme's total weight, on
+the scheme's scale (百分制 or 千分制), so weights need not add up to the scale. Each figure
+says how its points were formed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Case, OrgUnit
+from cases.periods import Period, parse_period
+from screening.returns import confirmed_concealments
+from workflow import counts
+from workflow.models import AssessmentItem, AssessmentScheme, Indicator, ReturnDeadline
+
+CENT = Decimal("0.01")
+
+
+@dataclass
+class Figure:
+    indicator: str
+    label: str
+    method: str
+    weight: Decimal
+    points: Decimal
+    per_case: Decimal = Decimal(0)
+    # A rate: hits / counted (None when nothing was counted). A deduction or veto: count.
+    rate: float | None = None
+    counted: int = 0
+    hits: int = 0
+    # The cases counted, and of them the ones that hit (on time, resolved, satisfied) or,
+    # for a deduction or veto, the cases it counts.
+    case_ids: list[int] = field(default_factory=list)
+    hit_case_ids: list[int] = field(default_factory=list)
+    # For the return indicators: the ReturnDeadline ids behind the count.
+    return_ids: list[int] = field(default_factory=list)
+
+    @property
+    def applicable(self) -> bool:
+        """False for a rate with nothing to count: it earns nothing."""
+        return self.method != AssessmentItem.Method.RATE or self.counted > 0
+
+    @property
+    def formula(self) -> str:
+        """How the points were formed, as the page shows it."""
+        if self.method == AssessmentItem.Method.RATE:
+            if not self.applicable:
+                return _("nothing to count, no points")
+            return f"{self.weight} × {self.hits}/{self.counted} = {self.points}"
+        if self.method == AssessmentItem.Method.DEDUCTION:
+            return f"{self.weight} − {self.per_case} × {self.hits} = {self.points}"
+        return _("veto") if self.hits else _("no veto")
+
+
+@dataclass
+class UnitScore:
+    unit: OrgUnit
+    figures: list[Figure]
+    points: Decimal
+    score: Decimal
+    vetoed: bool
+    rank: int = 0
+    warned: bool = False
+
+    def figure(self, indicator: str) -> Figure:
+        return next(f for f in self.figures if f.indicator == indicator)
+
+
+@dataclass
+class Assessment:
+    parent: OrgUnit
+    period: Period
+    scheme: AssessmentScheme
+    at: datetime
+    units: list[UnitScore]  # best first
+
+
+def default_scheme() -> AssessmentScheme:
+    scheme = AssessmentScheme.objects.filter(is_default=True).first() or AssessmentScheme.objects.first()
+    if scheme is None:
+        raise AssessmentScheme.DoesNotExist("No assessment scheme is configured.")
+    return scheme
+
+
+def assessed_units(parent: OrgUnit) -> list[OrgUnit]:
+    """A township's villages, a county's townships."""
+    level = OrgUnit.Level.VILLAGE if parent.level == OrgUnit.Level.TOWNSHIP else OrgUnit.Level.TOWNSHIP
+    return list(OrgUnit.objects.filter(parent=parent, level=level).order_by("path"))
+
+
+def assess(parent: OrgUnit, period: Period | str, *, scheme: AssessmentScheme | None = None,
+           at: datetime | None = None) -> Assessment:
+    """Score, rank and warn the units under `parent` for `period`, as the data stands at `at`."""
+    period = parse_period(period) if isinstance(period, str) else period
+    at = at or timezone.now()
+    scheme = scheme or default_scheme()
+    items = list(scheme.items.all())
+    total_weight = sum((i.weight for i in items if i.method != AssessmentItem.Method.VETO), Decimal(0))
+    scores = []
+    for unit in assessed_units(parent):
+        figures = [figure(item, unit, period, at) for item in items]
+        points = sum((f.points for f in figures), Decimal(0))
+        vetoed = any(f.method == AssessmentItem.Method.VETO and f.hits for f in figures)
+        score = Decimal(0) if vetoed or not total_weight else points * scheme.scale / total_weight
+        scores.append(UnitScore(unit, figures, points, score.quantize(CENT, ROUND_HALF_UP), vetoed))
+    rank(scores, scheme.warned_places)
+    return Assessment(parent, period, scheme, at, scores)
+
+
+def rank(scores: list[UnitScore], warned_places: int) -> None:
+    """Competition ranking (ties share a rank); the units at the last `warned_places`
+    places are warned, ties included, unless everyone scored the same."""
+    scores.sort(key=lambda s: (-s.score, s.unit.path))
+    for s in scores:
+        s.rank = 1 + sum(other.score > s.score for other in scores)
+    if len(scores) < 2 or warned_places == 0 or scores[0].score == scores[-1].score:
+        return
+    threshold = scores[-min(warned_places, len(scores))].score
+    for s in scores:
+        s.warned = s.score <= threshold
+
+
+def figure(item: AssessmentItem, unit: OrgUnit, period: Period, at: datetime) -> Figure:
+    cases = Case.objects.within(unit)
+    label = str(Indicator(item.indicator).label) if item.indicator in Indicator.values else item.indicator
+    base = Figure(item.indicator, label, item.method, item.weight, Decimal(0), item.per_case)
+    counted: list[int]
+    hit: list[int]
+    returns: list[int] = []
+    ind = item.indicator
+    registered = counts.registered_in(cases, period)
+    if ind == Indicator.ACCEPTANCE_ON_TIME:
+        counted, hit = counts.on_time_cases(counts.acceptance_clocks(registered, at))
+    elif ind == Indicator.COMPLETION_ON_TIME:
+        counted, hit = counts.on_time_cases(counts.completion_clocks(cases, period, at))
+    elif ind == Indicator.RESOLUTION:
+        handled = registered.filter(counts.HANDLED)
+        counted, hit = ids(handled), ids(handled.filter(counts.SUCCEEDED))
+    elif ind == Indicator.SATISFACTION:
+        visited = cases.filter(closure=Case.Closure.VISITED, closed_at__gte=period.start, closed_at__lt=period.end)
+        counted, hit = ids(visited), ids(visited.filter(satisfaction__in=["satisfied", "basically"]))
+    elif ind == Indicator.REPEAT_PETITIONS:
+        counted = hit = ids(registered.filter(kind=Case.Kind.PETITION, is_repeat=True))
+    elif ind == Indicator.MAJOR_GROUP_INCIDENT:
+        counted = hit = ids(registered.filter(risk=Case.Risk.MAJOR, is_group=True))
+    elif ind in (Indicator.CONCEALED, Indicator.MAJOR_CONCEALED):
+        events = confirmed_concealments(unit, period.months())
+        if ind == Indicator.MAJOR_CONCEALED:
+            events = events.filter(case__risk=Case.Risk.MAJOR)
+        counted = hit = sorted(set(events.values_list("case_id", flat=True)))
+    elif ind == Indicator.LATE_RETURNS:
+        returns = sorted(ReturnDeadline.objects.filter(
+            village__in=villages(unit), month__in=period.months(), met_at__gt=F("due_at")
+        ).values_list("pk", flat=True))
+        counted, hit = [], []
+        base.hits = base.counted = len(returns)
+    elif ind == Indicator.MISSING_RETURNS:
+        returns = sorted(ReturnDeadline.objects.filter(
+            village__in=villages(unit), month__in=period.months(), met_at__isnull=True, closes_at__lte=at
+        ).values_list("pk", flat=True))
+        counted, hit = [], []
+        base.hits = base.counted = len(returns)
+    else:
+        counted, hit = [], []
+    base.case_ids, base.hit_case_ids, base.return_ids = counted, hit, returns
+    if ind not in (Indicator.LATE_RETURNS, Indicator.MISSING_RETURNS):
+        base.counted, base.hits = len(counted), len(hit)
+    if item.method == AssessmentItem.Method.RATE:
+        base.rate = base.hits / base.counted if base.counted else None
+        share = Decimal(base.hits) / Decimal(base.counted) if base.counted else Decimal(0)
+        base.points = (item.weight * share).quantize(CENT, ROUND_HALF_UP)
+    elif item.method == AssessmentItem.Method.DEDUCTION:
+        base.points = max(item.weight - item.per_case * base.hits, Decimal(0))
+    return base
+
+
+def ids(queryset: QuerySet[Any]) -> list[int]:
+    return sorted(queryset.values_list("pk", flat=True))
+
+
+def villages(unit: OrgUnit) -> QuerySet[OrgUnit]:
+    return OrgUnit.objects.filter(path__startswith=unit.path, level=OrgUnit.Level.VILLAGE)

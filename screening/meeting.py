@@ -1,0 +1,115 @@
+"""The data of the monthly 排查 meeting of a township (design §8): the month's new items,
+what is open, overdue, of major risk or escalated, grouped by village and category; the
+villages' returns (filed, nil, missing, late); the concealment suspects. Read-only: the
+decisions of the meeting (assign, supervision order, escalate) are taken on each case
+through workflow.services.transition, as anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.utils import timezone
+
+from cases.models import Case, OrgUnit
+from cases.periods import month_period, parse_month
+from workflow import counts
+from workflow.permissions import visible_to
+
+from .returns import VillageReturn, VillageSuspects, concealment_suspects, return_counts, return_statuses
+
+SECTIONS = ("new", "open", "overdue", "major", "escalated")
+
+
+@dataclass
+class MeetingCase:
+    id: int
+    number: str
+    title: str
+    village_id: int | None
+    category: str
+    stage: str
+    risk: str
+    reported_at: datetime
+    sections: list[str]
+
+
+@dataclass
+class MeetingGroup:
+    """One village (None: cases without one) and category, with the case ids per section."""
+
+    village_id: int | None
+    village: str
+    category: str
+    cases: dict[str, list[int]] = field(default_factory=lambda: {s: [] for s in SECTIONS})
+
+
+@dataclass
+class MeetingData:
+    township: OrgUnit
+    month: date
+    at: datetime
+    cases: dict[int, MeetingCase]
+    groups: list[MeetingGroup]
+    totals: dict[str, int]
+    returns: list[VillageReturn]
+    return_totals: dict[str, int]
+    suspects: list[VillageSuspects]
+
+
+def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
+                 at: datetime | None = None) -> MeetingData:
+    """Everything the meeting of `township` for `month` reviews, as of `at`. With `user`,
+    only the cases they may see."""
+    at = at or timezone.now()
+    month = parse_month(month)
+    period = month_period(month)
+    cases = (Case.objects.all() if user is None else visible_to(user)).within(township)
+    new_in_month = {"reported_at__gte": period.start, "reported_at__lt": period.end}
+    rows = (
+        cases.filter(reported_at__lt=period.end)
+        .exclude(stage=Case.Stage.CLOSED, closed_at__lt=period.start)
+        .annotate(is_overdue=counts.overdue(at))
+        .select_related("village")
+        .order_by("village__path", "category", "reported_at", "pk")
+    )
+    found: dict[int, MeetingCase] = {}
+    groups: dict[tuple[int | None, str], MeetingGroup] = {}
+    totals = dict.fromkeys(SECTIONS, 0)
+    new_ids = set(cases.filter(**new_in_month).values_list("pk", flat=True))
+    for case in rows:
+        is_open = case.stage != Case.Stage.CLOSED
+        sections = [name for name, hit in (
+            ("new", case.pk in new_ids),
+            ("open", is_open),
+            ("overdue", is_open and case.is_overdue),
+            ("major", is_open and case.risk == Case.Risk.MAJOR),
+            ("escalated", case.stage == Case.Stage.ESCALATED),
+        ) if hit]
+        if not sections:
+            continue
+        found[case.pk] = MeetingCase(case.pk, case.number, case.title, case.village_id, case.category, case.stage,
+                                     case.risk, case.reported_at, sections)
+        key = (case.village_id, case.category)
+        group = groups.setdefault(key, MeetingGroup(case.village_id, case.village.name if case.village else "",
+                                                    case.category))
+        for name in sections:
+            group.cases[name].append(case.pk)
+            totals[name] += 1
+    statuses = return_statuses(township, month, at)
+    return MeetingData(
+        township=township, month=month, at=at, cases=found, groups=list(groups.values()), totals=totals,
+        returns=statuses, return_totals=dict(return_counts(statuses)),
+        suspects=concealment_suspects(township, month, at=at),
+    )
+
+
+def by_village(data: MeetingData) -> dict[str, list[MeetingGroup]]:
+    """The groups under their villages, for a template that nests them."""
+    out: dict[str, list[MeetingGroup]] = defaultdict(list)
+    for group in data.groups:
+        out[group.village].append(group)
+    return dict(out)

@@ -1,0 +1,388 @@
+"""Monthly screening returns (排查表) and concealment suspects (瞒报), design §8.
+
+A village files one return per calendar month: the disputes it found, each linked to a
+case or registered through the return (source 排查发现), or a nil report (零报告). The
+return for month M
+
+- may be filed once M is over (it speaks for the whole month);
+- is due, and swept, on its own clock (workflow.return_clocks): the 25th of M+1 by default;
+- is accepted late until the end of M+1 (or its due time, if later): then the month is
+  closed, settled for the meeting, the ledgers and the assessment, and a return still
+  missing stays missing (漏报).
+
+Concealment suspects: cases of village X that reached us through another channel (110,
+12345, a visit, a letter, the county, a court, a department …) in month M but are not on
+X's return for M (or X filed nil, or nothing). An officer of the township confirms or
+dismisses each; the decision is an event on the case, and confirmed ones count in the
+assessment.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Case, CaseEvent, Membership, OrgUnit, Role, ScreeningItem, ScreeningReturn, Source
+from cases.periods import BadPeriod, month_period, parse_month
+from workflow.errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted
+from workflow.models import ReturnDeadline
+from workflow.return_clocks import return_clock
+
+# Every channel but screening: a case that came this way was not found by the village.
+OTHER_CHANNELS = [s for s in Source.values if s != Source.SCREENING]
+CONFIRMED, DISMISSED = "concealment_confirmed", "concealment_dismissed"
+
+
+# ---------------------------------------------------------------------------------------
+# Filing a return.
+
+
+def may_file_return(actor: Any, village: OrgUnit) -> bool:
+    """The village's own reporters, and the officers of its township."""
+    if actor is None or actor.is_superuser:
+        return True
+    return Membership.objects.filter(
+        Q(unit=village, role=Role.REPORTER) | Q(unit_id=village.parent_id, role=Role.OFFICER), user=actor
+    ).exists()
+
+
+def submit_return(*, actor: Any, village: OrgUnit | int, month: date | str, items: list[dict[str, Any]] | None = None,
+                  nil: bool = False, signed_off_by: str = "", note: str = "",
+                  at: datetime | None = None) -> ScreeningReturn:
+    """File village's return for `month`: `items` lists the disputes found, each
+    {"case": id} for a registered case or {"report": {"data": {...}, "parties": [...]},
+    "found_at": datetime?} to register one (source 排查发现, this village); or nil=True.
+
+    Raises InvalidData (nothing changed) for a second return for the month, a month not
+    over or already closed, a return both nil and with items or neither, unknown or
+    foreign cases; NotPermitted when the actor may not file for the village."""
+    at = at or timezone.now()
+    items = list(items or [])
+    labels = {"month": _("month"), "items": _("items"), "signed_off_by": _("signed off by"),
+              "village": _("village")}
+    try:
+        village = village if isinstance(village, OrgUnit) else OrgUnit.objects.get(pk=village)
+    except (OrgUnit.DoesNotExist, ValueError, TypeError):
+        raise InvalidData({"village": [_("There is no such village.")]}, labels) from None
+    if village.level != OrgUnit.Level.VILLAGE:
+        raise InvalidData({"village": [_("Returns are filed by villages and communities.")]}, labels)
+    try:
+        month = parse_month(month)
+    except BadPeriod as error:
+        raise InvalidData({"month": [str(error)]}, labels) from None
+    if not may_file_return(actor, village):
+        raise NotPermitted(_("File screening return"),
+                           _("Only the village's workers and the township's officers file its screening return."))
+    errors: dict[str, list[str]] = {}
+    if not signed_off_by.strip():
+        errors["signed_off_by"] = [_("The village head signs the return off: give the name.")]
+    if nil and items:
+        errors["items"] = [_("A nil report lists no disputes.")]
+    elif not nil and not items:
+        errors["items"] = [_("List the disputes found, or file a nil report.")]
+    period = month_period(month)
+    if at < period.end:
+        errors.setdefault("month", []).append(
+            _("The return for %(month)s can be filed once the month is over.") % {"month": period.label})
+
+    with transaction.atomic():
+        ReturnDeadline.objects.bulk_create([c for c in [return_clock(village, month)] if c], ignore_conflicts=True)
+        # The clock row is the lock: two people filing for the same village and month
+        # queue here, and the second finds the first one's return.
+        clock = ReturnDeadline.objects.select_for_update().filter(village=village, month=month).first()
+        if clock is not None and at >= clock.closes_at:
+            closes = timezone.localtime(clock.closes_at, ZoneInfo(settings.TIME_ZONE))
+            errors.setdefault("month", []).append(
+                _("The month %(month)s closed on %(closed)s; its return can no longer be filed.")
+                % {"month": period.label, "closed": f"{closes:%Y-%m-%d %H:%M}"})
+        if ScreeningReturn.objects.filter(village=village, month=month).exists():
+            errors.setdefault("month", []).append(
+                _("%(village)s has already filed its return for %(month)s.")
+                % {"village": village.name, "month": period.label})
+        linked = _linked_cases(items, village, errors)
+        if errors:
+            raise InvalidData(errors, labels)
+        found = _register_found(items, village, actor, at, errors, labels)
+        if errors:
+            raise InvalidData(errors, labels)  # the cases registered above roll back
+        try:
+            with transaction.atomic():
+                filed = ScreeningReturn.objects.create(
+                    village=village, month=month, is_nil=nil, note=note, signed_off_by=signed_off_by.strip(),
+                    submitted_by=actor, submitted_at=at, is_late=clock is not None and at > clock.due_at,
+                )
+        except IntegrityError:
+            raise InvalidData({"month": [_("%(village)s has already filed its return for %(month)s.")
+                                         % {"village": village.name, "month": period.label}]}, labels) from None
+        ScreeningItem.objects.bulk_create(
+            ScreeningItem(screening_return=filed, case=case, note=str(item.get("note", ""))[:500])
+            for item, case in [*linked, *found]
+        )
+        if clock is not None:
+            ReturnDeadline.objects.filter(pk=clock.pk).update(met_at=at, next_action_at=None)
+    return filed
+
+
+def _linked_cases(items: list[dict[str, Any]], village: OrgUnit,
+                  errors: dict[str, list[str]]) -> list[tuple[dict[str, Any], Case]]:
+    wanted = [(i, item) for i, item in enumerate(items, start=1) if "report" not in item]
+    ids = []
+    for i, item in wanted:
+        try:
+            ids.append(int(item.get("case")))
+        except (TypeError, ValueError):
+            errors[f"items[{i}].case"] = [_("Give a case, or the dispute to register.")]
+    cases = Case.objects.in_bulk(ids)
+    seen: set[int] = set()
+    out = []
+    for i, item in wanted:
+        try:
+            case = cases.get(int(item.get("case")))
+        except (TypeError, ValueError):
+            continue
+        if case is None or case.village_id != village.pk:
+            errors[f"items[{i}].case"] = [_("There is no such case in %(village)s.") % {"village": village.name}]
+        elif case.pk in seen:
+            errors[f"items[{i}].case"] = [_("This case is listed twice.")]
+        else:
+            seen.add(case.pk)
+            out.append((item, case))
+    return out
+
+
+def _register_found(items: list[dict[str, Any]], village: OrgUnit, actor: Any, at: datetime,
+                    errors: dict[str, list[str]], labels: dict[str, str]) -> list[tuple[dict[str, Any], Case]]:
+    from workflow.services import report_case  # services imports deadlines; keep this module light to import
+
+    out = []
+    for i, item in enumerate(items, start=1):
+        if "report" not in item:
+            continue
+        new = item["report"] or {}
+        data = {**(new.get("data") or {}), "village": village.pk, "source": Source.SCREENING}
+        try:
+            case = report_case(actor=actor, data=data, parties=new.get("parties") or [],
+                               at=item.get("found_at") or at)
+        except InvalidData as error:
+            for key, messages in error.errors.items():
+                errors[f"items[{i}].{key}"] = messages
+                labels[f"items[{i}].{key}"] = _("item %(n)s %(field)s") % {
+                    "n": i, "field": error.details["labels"].get(key, key)}
+            continue
+        except NotPermitted as error:
+            errors[f"items[{i}]"] = [error.message]
+            continue
+        out.append((item, case))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# What is filed, late and missing.
+
+
+def villages_of(units: Any) -> QuerySet[OrgUnit]:
+    """The villages at or beneath the given unit(s), or within a user's reach (the
+    units they belong to and, for a superuser, all)."""
+    if units is None:
+        return OrgUnit.objects.none()
+    if hasattr(units, "memberships") and not isinstance(units, OrgUnit):
+        user = units
+        if user.is_superuser:
+            return OrgUnit.objects.filter(level=OrgUnit.Level.VILLAGE)
+        units = [m.unit for m in Membership.objects.filter(user=user).select_related("unit")]
+    if isinstance(units, OrgUnit):
+        units = [units]
+    reach = Q(pk__in=[])
+    for unit in units:
+        reach |= Q(path__startswith=unit.path)
+    return OrgUnit.objects.filter(reach, level=OrgUnit.Level.VILLAGE)
+
+
+def overdue_returns(user_or_units: Any, at: datetime | None = None) -> QuerySet[ReturnDeadline]:
+    """For the supervision board: returns past their due time and still not filed, of
+    the villages under the given unit(s) or within a user's reach; oldest first."""
+    at = at or timezone.now()
+    return (
+        ReturnDeadline.objects.filter(village__in=villages_of(user_or_units), met_at__isnull=True, due_at__lte=at)
+        .select_related("village", "village__parent")
+        .order_by("due_at", "village__path")
+    )
+
+
+@dataclass
+class VillageReturn:
+    village: OrgUnit
+    # "filed", "nil", "missing" (past due, not filed) or "pending" (not yet due)
+    status: str
+    is_late: bool
+    return_id: int | None
+    due_at: datetime | None
+    submitted_at: datetime | None
+    items: list[int] = field(default_factory=list)
+
+
+def return_statuses(units: Any, month: date | str, at: datetime | None = None) -> list[VillageReturn]:
+    """Each village's return for `month`: filed (with its case ids), nil, missing or
+    not yet due."""
+    at = at or timezone.now()
+    month = parse_month(month)
+    villages = list(villages_of(units).order_by("path"))
+    returns = {r.village_id: r for r in ScreeningReturn.objects.filter(village__in=villages, month=month)}
+    clocks = {c.village_id: c for c in ReturnDeadline.objects.filter(village__in=villages, month=month)}
+    items: dict[int, list[int]] = defaultdict(list)
+    for return_id, case_id in ScreeningItem.objects.filter(screening_return__in=returns.values()).values_list(
+            "screening_return_id", "case_id"):
+        items[return_id].append(case_id)
+    out = []
+    for village in villages:
+        filed, clock = returns.get(village.pk), clocks.get(village.pk) or return_clock(village, month)
+        due_at = clock.due_at if clock else None
+        if filed is not None:
+            status = "nil" if filed.is_nil else "filed"
+            out.append(VillageReturn(village, status, filed.is_late, filed.pk, due_at, filed.submitted_at,
+                                     sorted(items[filed.pk])))
+        else:
+            status = "missing" if due_at is not None and at > due_at else "pending"
+            out.append(VillageReturn(village, status, False, None, due_at, None))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Concealment suspects.
+
+
+@dataclass
+class Suspect:
+    case_id: int
+    number: str
+    title: str
+    kind: str
+    source: str
+    risk: str
+    reported_at: datetime
+    # "", "confirmed" or "dismissed"; with who decided, when, and why
+    decision: str = ""
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+    reason: str = ""
+
+
+@dataclass
+class VillageSuspects:
+    village: OrgUnit
+    month: date
+    return_status: str  # filed / nil / missing / pending
+    return_id: int | None
+    suspects: list[Suspect]
+
+    @property
+    def case_ids(self) -> list[int]:
+        return [s.case_id for s in self.suspects]
+
+
+def _suspect_cases(village_ids: list[int], month: date) -> QuerySet[Case]:
+    period = month_period(month)
+    listed = ScreeningItem.objects.filter(screening_return__month=month).values("case_id")
+    return (
+        Case.objects.filter(village_id__in=village_ids, reported_at__gte=period.start, reported_at__lt=period.end,
+                            source__in=OTHER_CHANNELS)
+        # 信访工作条例 第三十条: an accusation is kept from the unit it accuses, so its
+        # village cannot be expected to list it.
+        .filter(accused_unit__isnull=True)
+        .exclude(pk__in=listed)
+    )
+
+
+def concealment_suspects(units: Any, month: date | str, *, at: datetime | None = None) -> list[VillageSuspects]:
+    """Per village (only those with suspects), the cases of `month` that came through
+    another channel and are not on the village's return, with any decision taken."""
+    month = parse_month(month)
+    statuses = {s.village.pk: s for s in return_statuses(units, month, at)}
+    cases = list(_suspect_cases(list(statuses), month).order_by("reported_at", "pk"))
+    decisions = _decisions([c.pk for c in cases], month)
+    by_village: dict[int, list[Suspect]] = defaultdict(list)
+    for case in cases:
+        decided = decisions.get(case.pk)
+        by_village[case.village_id].append(Suspect(
+            case.pk, case.number, case.title, case.kind, case.source, case.risk, case.reported_at,
+            *(("confirmed" if decided.kind == CONFIRMED else "dismissed", decided.actor_id, decided.at,
+               decided.data.get("reason", "")) if decided else ()),
+        ))
+    return [
+        VillageSuspects(statuses[v].village, month, statuses[v].status, statuses[v].return_id, by_village[v])
+        for v in statuses if by_village.get(v)
+    ]
+
+
+def _decisions(case_ids: list[int], month: date) -> dict[int, CaseEvent]:
+    events = CaseEvent.objects.filter(case_id__in=case_ids, kind__in=[CONFIRMED, DISMISSED],
+                                      data__month=f"{month:%Y-%m}").order_by("at", "pk")
+    return {e.case_id: e for e in events}
+
+
+def may_decide_concealment(actor: Any, village: OrgUnit) -> bool:
+    """Officers and supervisors of the village's township or a unit above it."""
+    if actor is None or actor.is_superuser:
+        return True
+    ancestors = [pk for pk in village.ancestor_ids if pk != village.pk]
+    return Membership.objects.filter(
+        user=actor, unit_id__in=ancestors, role__in=[Role.OFFICER, Role.SUPERVISOR]
+    ).exists()
+
+
+def decide_suspect(case: Case | int, *, actor: Any, confirm: bool, reason: str,
+                   at: datetime | None = None) -> CaseEvent:
+    """Confirm (瞒报 established) or dismiss a concealment suspect: an event on the case,
+    with the actor and the reason. The stage does not change. Raises InvalidData,
+    NotPermitted, ConditionUnmet (not a suspect, or decided already) or CaseNotFound."""
+    at = at or timezone.now()
+    case_id = case.pk if isinstance(case, Case) else case
+    if not (reason or "").strip():
+        raise InvalidData({"reason": [_("Give the reason for the decision.")]}, {"reason": _("reason")})
+    with transaction.atomic():
+        # The case row is the lock: two officers deciding at once get one decision.
+        try:
+            case = Case.objects.select_for_update(of=("self",)).select_related("village").get(pk=case_id)
+        except (Case.DoesNotExist, ValueError, TypeError):
+            raise CaseNotFound from None
+        if case.village is None:
+            raise ConditionUnmet(_("This case is not a concealment suspect."))
+        if not may_decide_concealment(actor, case.village):
+            raise NotPermitted(_("Decide concealment"),
+                               _("Only the township's officers and supervisors decide on concealment."))
+        month = parse_month(timezone.localtime(case.reported_at, ZoneInfo(settings.TIME_ZONE)).date())
+        if not _suspect_cases([case.village_id], month).filter(pk=case.pk).exists():
+            raise ConditionUnmet(_("This case is not a concealment suspect."))
+        if case.pk in _decisions([case.pk], month):
+            raise ConditionUnmet(_("This concealment suspect has been decided already."))
+        filed = ScreeningReturn.objects.filter(village_id=case.village_id, month=month).first()
+        return CaseEvent.objects.create(
+            case=case, kind=CONFIRMED if confirm else DISMISSED, from_stage=case.stage, to_stage=case.stage,
+            actor=actor, at=at,
+            data={"month": f"{month:%Y-%m}", "village": case.village_id, "reason": reason.strip(),
+                  "return": filed.pk if filed else None,
+                  "return_status": ("nil" if filed.is_nil else "filed") if filed else "missing"},
+        )
+
+
+def confirmed_concealments(units: Any, months: list[date]) -> QuerySet[CaseEvent]:
+    """The confirmed concealments of the villages under `units` for these months."""
+    return CaseEvent.objects.filter(
+        kind=CONFIRMED, case__village__in=villages_of(units), data__month__in=[f"{m:%Y-%m}" for m in months]
+    )
+
+
+def return_counts(statuses: list[VillageReturn]) -> dict[str, int]:
+    """How many villages filed, filed nil, are missing or not yet due, and how many filed late."""
+    counts = Counter(s.status for s in statuses)
+    return {**{k: counts[k] for k in ("filed", "nil", "missing", "pending")},
+            "late": sum(s.is_late for s in statuses)}
