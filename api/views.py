@@ -1,4 +1,4 @@
-"""REST API v1 (design §9). Every write goes through workflow.services, exactly as the
+"""REST API v1 (README). Every write goes through workflow.services, exactly as the
 pages do; every read of cases through visible_to(user), so a case out of
 reach is a 404 here as everywhere."""
 

@@ -67,9 +67,25 @@ class IntakeForm(forms.ModelForm):
                 data["responsible_unit"] = village.parent
         if data.get("kind") == Case.Kind.PETITION and not data.get("petition_type"):
             self.add_error("petition_type", _("A petition needs its type."))
-        if data.get("accused_unit") and data.get("petition_type") != Case.PetitionType.ACCUSATION:
+        accused = data.get("accused_unit")
+        if accused and data.get("petition_type") != Case.PetitionType.ACCUSATION:
             self.add_error("accused_unit", _("Only an accusation names an accused unit."))
+        elif accused and data.get("responsible_unit"):
+            data["responsible_unit"] = self.clean_accusation(accused, data["responsible_unit"],
+                                                             given=responsible is not None)
         return data
+
+    def clean_accusation(self, accused: OrgUnit, responsible: OrgUnit, *, given: bool) -> OrgUnit:
+        """信访工作条例 第三十条: an accusation is never handled by the unit it accuses or one
+        beneath it. The township a village's accusation would go to by default gives way
+        to the nearest unit above the accused; a unit named on purpose must be above it."""
+        if not responsible.path.startswith(accused.path):
+            return responsible
+        above = accused.parent
+        if given or above is None:
+            self.add_error("responsible_unit", _("An accusation is handled above the unit it accuses."))
+            return responsible
+        return above
 
 
 class PartyForm(forms.ModelForm):

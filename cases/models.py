@@ -152,17 +152,21 @@ class CaseQuerySet(models.QuerySet):
         return self.exclude(stage=Case.Stage.CLOSED)
 
     def within(self, unit: OrgUnit) -> CaseQuerySet:
-        """The cases of a unit and everything beneath it, as its ledgers and assessment
-        count them: by the case's village, or, for a case without one, by the unit that
-        registered it. A department's cases are those it leads."""
+        """The cases of a unit and everything beneath it, as every figure, ledger and
+        filter counts them: by the case's village, or, for a case without one, by the unit
+        that registered it. A department's cases are those it leads. An accusation (检举控
+        告) against the unit or one above it is never its case (信访工作条例 第三十条): the
+        unit above the accused handles and counts it."""
         if unit.level == OrgUnit.Level.DEPARTMENT:
-            return self.filter(lead_department=unit)
-        # Ids first: a short IN list reads the foreign-key indexes, where a join on the
-        # units' paths would visit every case.
-        subtree = list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True))
-        return self.filter(
-            models.Q(village_id__in=subtree) | models.Q(village__isnull=True, registered_unit_id__in=subtree)
-        )
+            cases = self.filter(lead_department=unit)
+        else:
+            # Ids first: a short IN list reads the foreign-key indexes, where a join on
+            # the units' paths would visit every case.
+            subtree = list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True))
+            cases = self.filter(
+                models.Q(village_id__in=subtree) | models.Q(village__isnull=True, registered_unit_id__in=subtree)
+            )
+        return cases.exclude(accused_unit_id__in=unit.ancestor_ids)
 
     def update(self, **kwargs: Any) -> int:
         if "stage" in kwargs and not _stage_writes.get():

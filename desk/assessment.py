@@ -11,9 +11,10 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from reports.assessment import assess
+from workflow.permissions import may_review
 
 from .responses import only_for
-from .scope import UnitPeriodForm, may_review
+from .scope import UnitPeriodForm
 
 # A drill-down lists at most this many cases by id in the queue's address.
 LINKED_CASES = 500

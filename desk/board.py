@@ -4,17 +4,16 @@ before yellow, with a supervision order one form away."""
 from __future__ import annotations
 
 from itertools import groupby
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from cases.models import Case, Membership, OrgUnit, Role
+from cases.models import Case
 from screening.returns import overdue_returns
 from workflow.flow import CaseFlow
-from workflow.permissions import cases_with_role_grant, visible_to
+from workflow.permissions import cases_with_role_grant, may_supervise, supervised_units, visible_to
 from workflow.queues import with_listing
 
 from .case_page import operation_form
@@ -23,22 +22,10 @@ from .responses import only_for
 ROWS = 500
 
 
-def supervised_paths(user: Any) -> list[str]:
-    if user.is_superuser:
-        return ["/"]
-    return list(Membership.objects.filter(user=user, role=Role.SUPERVISOR).values_list("unit__path", flat=True))
-
-
-def may_supervise(user: Any) -> bool:
-    return user.is_authenticated and bool(supervised_paths(user))
-
-
 @login_required
 @only_for(may_supervise)
 def board(request: HttpRequest) -> HttpResponse:
-    paths = supervised_paths(request.user)
-    supervised = OrgUnit.objects.filter(parent__isnull=True) if request.user.is_superuser else \
-        OrgUnit.objects.filter(path__in=paths)
+    supervised = list(supervised_units(request.user))
     visible = visible_to(request.user).open()
     # The cases of the units supervised, as every figure counts them (Case.objects.within),
     # grouped by the unit that holds each now.

@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 from cases.models import Category, OrgUnit
 from cases.periods import month_period
 from workflow import counts
-from workflow.permissions import visible_to
+from workflow.permissions import may_review, visible_to
 
 from .responses import only_for
-from .scope import UnitPeriodForm, may_review
+from .scope import UnitPeriodForm
 
 MONTHS = 12
 HEAT_MONTHS = 6

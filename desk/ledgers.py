@@ -22,9 +22,10 @@ from django.utils.translation import gettext_lazy
 from cases.models import OrgUnit
 from reports.ledgers import TITLES, ledger_response, monthly_table
 from reports.legacy_import import ImportRefused, import_ledger
+from workflow.permissions import may_review, reviewed_units
 
 from .responses import only_for
-from .scope import UnitPeriodForm, may_review, reviewed_units
+from .scope import UnitPeriodForm
 
 LEDGER_LEVELS = (OrgUnit.Level.COUNTY, OrgUnit.Level.TOWNSHIP, OrgUnit.Level.VILLAGE)
 MAX_IMPORT_BYTES = 20 * 1024 * 1024

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F, Q
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -21,11 +21,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from cases.models import Case, Category, Membership, OrgUnit, Role, Source
+from cases.models import Case, Category, OrgUnit, Role, Source
 from cases.periods import BadPeriod, month_period, parse_month
 from workflow import counts, services
 from workflow.errors import CaseOperationError
-from workflow.permissions import visible_to
+from workflow.permissions import may_assign_in_bulk, units_reached, visible_to
 from workflow.queues import Listing, NearestDueFirst, risk_rank
 
 from .responses import back
@@ -38,17 +38,6 @@ SORTS = {
     "-risk": (gettext_lazy("risk, highest first"), ["-risk_rank"]),
 }
 PAGE_SIZES = [10, 25, 50, 100]
-
-
-def units_in_reach(user: Any) -> Any:
-    """Units whose cases this person may filter by: their own and those beneath."""
-    if user.is_superuser:
-        return OrgUnit.objects.order_by("path")
-    paths = Membership.objects.filter(user=user).values_list("unit__path", flat=True)
-    reach = Q(pk__in=[])
-    for path in paths:
-        reach |= Q(path__startswith=path)
-    return OrgUnit.objects.filter(reach).order_by("path")
 
 
 def blank(label: Any, choices: Any) -> list[tuple[str, Any]]:
@@ -115,7 +104,7 @@ class QueueFilter(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        units = units_in_reach(user)
+        units = units_reached(user)
         self.fields["unit"].queryset = units.exclude(level=OrgUnit.Level.VILLAGE)
         self.fields["village"].queryset = units.filter(level=OrgUnit.Level.VILLAGE)
 
@@ -168,14 +157,10 @@ class QueueFilter(forms.Form):
         return Listing(cases, SORTS[sort][1], risk_rank=risk_rank())
 
 
-def may_assign_in_bulk(user: Any) -> bool:
-    return Membership.objects.filter(user=user, role__in=[Role.OFFICER, Role.SUPERVISOR]).exists()
-
-
 def assignees(user: Any) -> Any:
     """Whom an officer may pick for bulk assignment; the service checks each case."""
     return get_user_model().objects.filter(
-        is_active=True, memberships__unit__in=units_in_reach(user),
+        is_active=True, memberships__unit__in=units_reached(user),
         memberships__role__in=[Role.MEDIATOR, Role.OFFICER, Role.LIAISON],
     # Only what the list shows: a county offers some hundreds of people, each row read
     # whole (password hash included) and made distinct on every column.

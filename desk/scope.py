@@ -7,30 +7,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Membership, OrgUnit, Role
+from cases.models import OrgUnit
 from cases.periods import BadPeriod, parse_period
-
-REVIEWING_ROLES = [Role.OFFICER, Role.SUPERVISOR, Role.VIEWER]
-
-
-def reviewed_units(user: Any, levels: tuple[str, ...] = (OrgUnit.Level.COUNTY, OrgUnit.Level.TOWNSHIP)) -> Any:
-    """Units of these levels at or beneath those where the person is an officer,
-    supervisor or viewer."""
-    if user.is_superuser:
-        return OrgUnit.objects.filter(level__in=levels).order_by("path")
-    paths = Membership.objects.filter(user=user, role__in=REVIEWING_ROLES).values_list("unit__path", flat=True)
-    reach = Q(pk__in=[])
-    for path in paths:
-        reach |= Q(path__startswith=path)
-    return OrgUnit.objects.filter(reach, level__in=levels).order_by("path")
-
-
-def may_review(user: Any) -> bool:
-    return user.is_authenticated and reviewed_units(user).exists()
+from workflow.permissions import COUNTY_AND_TOWNSHIPS, reviewed_units
 
 
 def last_month() -> date:
@@ -48,7 +30,7 @@ class UnitPeriodForm(forms.Form):
                              help_text=_("2026-05, 2026-H1 or 2026"))
 
     def __init__(self, data: Any, *, user: Any, months_only: bool = False,
-                 levels: tuple[str, ...] = (OrgUnit.Level.COUNTY, OrgUnit.Level.TOWNSHIP)) -> None:
+                 levels: tuple[str, ...] = COUNTY_AND_TOWNSHIPS) -> None:
         super().__init__(data)
         self.months_only = months_only
         self.fields["unit"].queryset = reviewed_units(user, levels)

@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from cases.models import Case, Category, Membership, OrgUnit, Role
+from cases.models import Case, Category, OrgUnit
 from cases.periods import month_period, parse_month
 from screening.meeting import by_village, meeting_data
 from screening.returns import decide_suspect, return_statuses, submit_return
 from workflow import services
 from workflow.errors import CaseOperationError, InvalidData
-from workflow.permissions import visible_to
+from workflow.permissions import filing_villages, visible_to
 
 from .case_page import operation_form
 from .responses import back
@@ -29,21 +29,6 @@ from .scope import UnitPeriodForm, last_month
 
 # What the meeting may decide on a case, recorded through the transition service.
 MEETING_DECISIONS = ("assign", "supervise", "escalate")
-
-
-def filing_villages(user: Any) -> Any:
-    """Villages whose return this person files: their own, or their township's as officer."""
-    memberships = Membership.objects.filter(user=user, role__in=[Role.REPORTER, Role.OFFICER])
-    villages = OrgUnit.objects.filter(level=OrgUnit.Level.VILLAGE)
-    if user.is_superuser:
-        return villages.order_by("path")
-    own = memberships.filter(role=Role.REPORTER).values("unit_id")
-    townships = memberships.filter(role=Role.OFFICER).values("unit_id")
-    return (villages.filter(pk__in=own) | villages.filter(parent_id__in=townships)).order_by("path")
-
-
-def may_file(user: Any) -> bool:
-    return user.is_authenticated and filing_villages(user).exists()
 
 
 class ReturnForm(forms.Form):

@@ -15,12 +15,11 @@ from viewflow.contrib.auth import AuthViewset
 from viewflow.urls import Application, Site, Viewset
 from viewflow.urls.sites import AppMenuMixin
 
-from workflow.permissions import reporting_units
+from workflow.permissions import may_administer, may_file_returns, may_review, may_supervise, reporting_units
 
 from . import assessment, board, case_page, dashboard, intake, ledgers, queue, screening, workbench
 from .forms import LoginForm, ThrottledPasswordChangeForm
 from .responses import only_for
-from .scope import may_review
 
 
 class MenuEntry(AppMenuMixin, Viewset):
@@ -41,12 +40,6 @@ class MenuEntry(AppMenuMixin, Viewset):
         if self.permission not in answers:
             answers[self.permission] = self.permission(user)
         return answers[self.permission]
-
-
-def may_administer(user: Any) -> bool:
-    return user.is_active and user.is_staff and (user.is_superuser or any(
-        user.has_perm(p) for p in ("cases.change_orgunit", "auth.change_user", "workflow.change_deadlinerule",
-                                   "workflow.change_calendarday")))
 
 
 class WorkbenchPages(MenuEntry):
@@ -74,15 +67,15 @@ class QueuePages(MenuEntry):
 class BoardPages(MenuEntry):
     title = _("Supervision board")
     icon = "assignment_late"
-    permission = staticmethod(board.may_supervise)
+    permission = staticmethod(may_supervise)
     index_path = path("", board.board, name="index")
 
 
 class ReturnPages(MenuEntry):
     title = _("Screening returns")
     icon = "fact_check"
-    permission = staticmethod(screening.may_file)
-    index_path = path("", only_for(screening.may_file)(screening.returns), name="index")
+    permission = staticmethod(may_file_returns)
+    index_path = path("", only_for(may_file_returns)(screening.returns), name="index")
 
 
 class MeetingPages(MenuEntry):

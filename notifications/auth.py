@@ -42,7 +42,7 @@ class TokenAuthMiddleware(BaseMiddleware):
 
 
 class OriginCheck:
-    """The origin check of design §6, which protects browsers: a page of another site
+    """The origin check of docs/architecture.md (the path of an alert), which protects browsers: a page of another site
     must not ride on the user's session cookie. Browsers always send Origin; API clients
     authenticating with ?token= often send none and carry no cookie to abuse, so a
     socket without Origin is let through when it brings a token."""

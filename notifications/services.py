@@ -38,7 +38,7 @@ def group_name(user_id: int) -> str:
 
 
 def alert_message(row: Notification) -> dict[str, Any]:
-    """A notification as the socket sends it (design §9), live or in the backlog."""
+    """A notification as the socket sends it (README), live or in the backlog."""
     return {
         "type": "alert",
         "id": row.pk,

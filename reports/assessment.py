@@ -1,4 +1,4 @@
-"""Assessment (考核) of units for a period (design §8): the villages of a township, or the
+"""Assessment (考核) of units for a period (README: Pages): the villages of a township, or the
 townships of a county, scored by an AssessmentScheme (data), ranked, the last place
 warned (末位警示), veto items (一票否决) zeroing a score. Every figure carries the ids of
 the cases (or screening-return clocks) behind it, so the pages can link to them.

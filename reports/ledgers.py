@@ -1,4 +1,4 @@
-"""Ledgers (台账) generated from the case data, never typed (design §8), as xlsx.
+"""Ledgers (台账) generated from the case data, never typed (README: Pages), as xlsx.
 
 Each ledger is for a unit (with everything beneath it) and a period ("2026-03", "2026-H1",
 "2026"), in the columns a township's 台账 has. The headers are the official forms'
@@ -33,6 +33,8 @@ from django.utils.translation import gettext as _
 from cases.models import Case, CaseEvent, Category, OrgUnit, Party, Source
 from cases.periods import Period, parse_period
 from workflow.counts import TALLY, registered_in
+from workflow.forms import FollowUpForm, ReferForm, ResolveForm
+from workflow.models import Deadline, DeadlineKind, SupervisionOrder
 from workflow.permissions import visible_to
 
 CHUNK = 2000
@@ -42,7 +44,7 @@ class UnknownLedger(ValueError):
     pass
 
 
-# The people-involved bands of the 矛盾纠纷排查情况表 (domain.md: <50, 50–100, 100–500,
+# The people-involved bands of the 矛盾纠纷排查情况表 (as the table prints them: <50, 50–100, 100–500,
 # >500). Each band holds its upper edge: 50 and 100 people fall in 50–100, 500 in 100–500.
 BANDS: tuple[tuple[str, int, int | None], ...] = (
     ("50人以下", 1, 49),
@@ -111,7 +113,6 @@ class Labels:
     """The catalogue's Chinese labels of every choice a ledger shows, read once."""
 
     def __init__(self) -> None:
-        from workflow.forms import FollowUpForm, ReferForm, ResolveForm
 
         with translation.override("zh-hans"):
             def table(choices: Iterable[tuple[str, Any]]) -> dict[str, str]:
@@ -315,7 +316,6 @@ def write_mediation(out: Sheet, unit: OrgUnit, period: Period, user: Any, progre
 
 
 def write_petitions(out: Sheet, unit: OrgUnit, period: Period, user: Any, progress: Progress) -> int:
-    from workflow.models import Deadline, DeadlineKind
 
     cells = Cells()
     lb = cells.labels
@@ -352,7 +352,6 @@ def write_petitions(out: Sheet, unit: OrgUnit, period: Period, user: Any, progre
 
 
 def write_supervision(out: Sheet, unit: OrgUnit, period: Period, user: Any, progress: Progress) -> int:
-    from workflow.models import SupervisionOrder
 
     cells = Cells()
     rows = (

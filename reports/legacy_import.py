@@ -1,4 +1,4 @@
-"""Import of a legacy 矛盾纠纷排查化解台账 (design §8): an xlsx in the layout
+"""Import of a legacy 矛盾纠纷排查化解台账 (README: Pages): an xlsx in the layout
 reports.ledgers writes becomes cases, registered with workflow.services.report_case() at the
 recorded date and moved with workflow.services.transition() at the recorded dates, so the
 audit trail and the deadlines are what real use would have left.
@@ -35,6 +35,9 @@ from django.utils.translation import gettext as _
 
 from cases.forms import IntakeForm, PartyForm
 from cases.models import Case, OrgUnit, Party
+from workflow import services
+from workflow.errors import CaseOperationError
+from workflow.permissions import visible_to
 
 from .ledgers import Labels
 
@@ -191,9 +194,10 @@ def flag(value: Any) -> bool:
 
 
 def validate(columns: dict[str, int], rows: list[tuple[int, tuple[Any, ...]]], unit: OrgUnit | None, *,
-             check_existing: bool = True) -> tuple[list[Row], list[RowError]]:
+             check_existing: bool = True, actor: Any = None) -> tuple[list[Row], list[RowError]]:
     """Every row parsed, or the errors of every bad one. `check_existing`: also refuse a
-    row already registered (the same village, title and registration day)."""
+    row already registered (the same village, title and registration day) among the cases
+    `actor` may see (all, for the system): a case out of their reach is never named."""
     look = Lookups(unit)
     User = get_user_model()
     errors: list[RowError] = []
@@ -340,7 +344,7 @@ def validate(columns: dict[str, int], rows: list[tuple[int, tuple[Any, ...]]], u
             seen[key] = number
         if check_existing and village is not None and dates["登记日期"] is not None:
             tz = ZoneInfo(settings.TIME_ZONE)
-            existing = Case.objects.filter(
+            existing = (Case.objects.all() if actor is None else visible_to(actor)).filter(
                 village=village, title=data["title"],
                 reported_at__gte=datetime.combine(row.reported, time.min, tzinfo=tz),
                 reported_at__lte=datetime.combine(row.reported, time.max, tzinfo=tz),
@@ -360,13 +364,10 @@ def import_ledger(source: str | IO[bytes], *, unit: OrgUnit | None = None, actor
                   progress: Progress | None = None) -> ImportResult:
     """Import a legacy dispute ledger; raises ImportRefused (nothing imported) with every
     bad row's number and reason. `progress(done, total)` is called after each row."""
-    from workflow import services
-    from workflow.errors import CaseOperationError
-
     columns, rows = read_rows(source)
     if not rows:
         raise ImportRefused([RowError(0, "", _("The ledger has no rows."))])
-    parsed, errors = validate(columns, rows, unit)
+    parsed, errors = validate(columns, rows, unit, actor=actor)
     if errors:
         raise ImportRefused(errors)
     tz = ZoneInfo(settings.TIME_ZONE)

@@ -1,4 +1,4 @@
-"""The data of the monthly 排查 meeting of a township (design §8): the month's new items,
+"""The data of the monthly 排查 meeting of a township (README: Pages): the month's new items,
 what is open, overdue, of major risk or escalated, grouped by village and category; the
 villages' returns (filed, nil, missing, late); the concealment suspects. Read-only: the
 decisions of the meeting (assign, supervision order, escalate) are taken on each case

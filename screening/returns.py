@@ -1,4 +1,4 @@
-"""Monthly screening returns (排查表) and concealment suspects (瞒报), design §8.
+"""Monthly screening returns (排查表) and concealment suspects (瞒报); the README's Pages section shows them.
 
 A village files one return per calendar month: the disputes it found, each linked to a
 case or registered through the return (source 排查发现), or a nil report (零报告). The
@@ -31,10 +31,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseEvent, Membership, OrgUnit, Role, ScreeningItem, ScreeningReturn, Source
+from cases.models import Case, CaseEvent, Membership, OrgUnit, ScreeningItem, ScreeningReturn, Source
 from cases.periods import BadPeriod, month_period, parse_month
 from workflow.errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted
 from workflow.models import ReturnDeadline
+from workflow.permissions import may_decide_concealment, may_file_return
 from workflow.return_clocks import return_clock
 
 # Every channel but screening: a case that came this way was not found by the village.
@@ -44,15 +45,6 @@ CONFIRMED, DISMISSED = "concealment_confirmed", "concealment_dismissed"
 
 # ---------------------------------------------------------------------------------------
 # Filing a return.
-
-
-def may_file_return(actor: Any, village: OrgUnit) -> bool:
-    """The village's own reporters, and the officers of its township."""
-    if actor is None or actor.is_superuser:
-        return True
-    return Membership.objects.filter(
-        Q(unit=village, role=Role.REPORTER) | Q(unit_id=village.parent_id, role=Role.OFFICER), user=actor
-    ).exists()
 
 
 def submit_return(*, actor: Any, village: OrgUnit | int, month: date | str, items: list[dict[str, Any]] | None = None,
@@ -327,16 +319,6 @@ def _decisions(case_ids: list[int], month: date) -> dict[int, CaseEvent]:
     events = CaseEvent.objects.filter(case_id__in=case_ids, kind__in=[CONFIRMED, DISMISSED],
                                       data__month=f"{month:%Y-%m}").order_by("at", "pk")
     return {e.case_id: e for e in events}
-
-
-def may_decide_concealment(actor: Any, village: OrgUnit) -> bool:
-    """Officers and supervisors of the village's township or a unit above it."""
-    if actor is None or actor.is_superuser:
-        return True
-    ancestors = [pk for pk in village.ancestor_ids if pk != village.pk]
-    return Membership.objects.filter(
-        user=actor, unit_id__in=ancestors, role__in=[Role.OFFICER, Role.SUPERVISOR]
-    ).exists()
 
 
 def decide_suspect(case: Case | int, *, actor: Any, confirm: bool, reason: str,

@@ -1,4 +1,4 @@
-"""The REST API v1 contract (design §9, issue 6): every endpoint's status, shape and
+"""The REST API v1 contract (README, issue 6): every endpoint's status, shape and
 values checked against the database; filters, ordering and pagination; token login and
 its throttle; the error codes, each with nothing changed."""
 

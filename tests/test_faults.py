@@ -286,7 +286,7 @@ LADDER_TIMES = {"warning": (local(2026, 3, 9, 9), "2026-03-09T10:00"),
                 "overdue": (local(2026, 3, 10, 9), "2026-03-10T10:00"),
                 "escalation": (local(2026, 3, 11, 9), "2026-03-11T10:00")}
 MARKS = {"warning": "warned_at", "overdue": "breached_at", "escalation": "escalated_at"}
-# Who hears of each step (design §6): 柳林镇's officer, the lead department's liaison, the
+# Who hears of each step (docs/architecture.md: the path of an alert): 柳林镇's officer, the lead department's liaison, the
 # assignee, and on escalation the supervisor of the county above.
 RECIPIENTS = {"warning": {"olga", "lena", "mia"}, "overdue": {"olga", "lena", "mia"},
               "escalation": {"olga", "lena", "mia", "carl"}}

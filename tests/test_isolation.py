@@ -1,4 +1,4 @@
-"""The isolation matrix (design §7): every role against cases of their own village,
+"""The isolation matrix (docs/architecture.md: the rule of reach): every role against cases of their own village,
 another village, another township, the unit above, a department's, and 检举控告 aimed
 at their unit (信访工作条例 第三十条: never shown to the unit accused) — through every
 door: case page and its forms, queue (list and search), workbench, board, API (detail,

@@ -1,4 +1,4 @@
-"""The scaled set-up of design §6, as processes: two uvicorn servers that only serve
+"""The scaled set-up of docs/architecture.md (the path of an alert), as processes: two uvicorn servers that only serve
 (SWEEP_INTERVAL=0) and two `sweep_deadlines --loop` processes, on PostgreSQL and Redis.
 200 deadlines come due while WebSocket clients of several departments listen, spread
 over both servers. Every concerned client must receive each of its alerts exactly once,

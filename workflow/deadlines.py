@@ -1,4 +1,4 @@
-"""Opening, closing and recomputing the clocks on a case (design §5).
+"""Opening, closing and recomputing the clocks on a case (README: Deadlines).
 
 Which clocks run in which stage is the plan below; how long each runs is a DeadlineRule
 (data, per jurisdiction profile). Called by the transition service only, inside its

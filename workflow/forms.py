@@ -8,12 +8,12 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import FileExtensionValidator
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, OrgUnit
 
 from .models import Deadline, SupervisionOrder
+from .permissions import assignable_users, lead_departments
 
 
 class OperationForm(forms.Form):
@@ -36,16 +36,6 @@ class AssigneeField(forms.ModelChoiceField):
         return f"{obj.get_full_name() or obj.username}（{obj.username}）"
 
 
-def assignable_users(case: Case, lead_department: Any = None) -> Any:
-    """People who may be given a case: members of the responsible unit or a unit beneath
-    it, or of the lead department (the one given, else the case's)."""
-    units = Q(memberships__unit__path__startswith=case.responsible_unit.path)
-    lead = lead_department or case.lead_department_id
-    if lead:
-        units |= Q(memberships__unit=lead)
-    return get_user_model().objects.filter(units, is_active=True).distinct()
-
-
 class AssignForm(OperationForm):
     assignee = AssigneeField(label=_("assignee"), queryset=get_user_model().objects.none())
 
@@ -57,18 +47,20 @@ class AssignForm(OperationForm):
 class AcceptForm(AssignForm):
     lead_department = forms.ModelChoiceField(
         label=_("lead department"),
-        queryset=OrgUnit.objects.filter(level=OrgUnit.Level.DEPARTMENT),
-        error_messages={"invalid_choice": _("Choose a department as the lead department.")},
+        queryset=OrgUnit.objects.none(),
+        error_messages={"invalid_choice": _("Choose a department of this township or the county to lead.")},
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        departments = lead_departments(self.case)
+        self.fields["lead_department"].queryset = departments
         # The assignee may also come from the lead department named in the same form.
         try:
             lead = int(self.data.get("lead_department") or 0)
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, OverflowError):
             lead = 0
-        if lead:
+        if 0 < lead < 2**63 and departments.filter(pk=lead).exists():
             self.fields["assignee"].queryset = assignable_users(self.case, lead)
 
 

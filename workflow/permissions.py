@@ -1,4 +1,4 @@
-"""Who may see and do what on a case (design §7).
+"""Who may see and do what on a case (docs/architecture.md: the rule of reach).
 
 Permissions come from two places:
 - by role, from a Membership in a unit related to the case: its own unit (the responsible
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
@@ -222,15 +223,24 @@ def can(actor: Any, permission: str, case: Case) -> bool:
 REPORTING_ROLES = frozenset({Role.REPORTER, Role.MEDIATOR, Role.OFFICER, Role.SUPERVISOR})
 
 
-def can_report(actor: Any, village: OrgUnit | None, responsible_unit: OrgUnit) -> bool:
-    """Whether `actor` may register a case for this village and responsible unit: a
-    member of the village, or an officer or supervisor of the responsible unit or above."""
+def can_report(actor: Any, case: Case) -> bool:
+    """Whether `actor` may register `case` (unsaved) for its village and responsible unit.
+    Registration is for one's own units and their villages: a member of the village, for
+    the township above it (or, for an accusation, the unit above the one accused); an
+    officer or supervisor, for their unit or one beneath it. The village is always beneath
+    the responsible unit."""
     if actor is None or actor.is_superuser:
         return True
+    village, responsible = case.village, case.responsible_unit
+    if village is not None and not village.path.startswith(responsible.path):
+        return False
+    routed = {village.parent_id} if village is not None else set()
+    if case.accused_unit_id is not None:
+        routed.add(case.accused_unit.parent_id)
     for m in Membership.objects.filter(user=actor, role__in=REPORTING_ROLES).select_related("unit"):
-        if village is not None and m.unit_id == village.pk:
+        if village is not None and m.unit_id == village.pk and responsible.pk in routed:
             return True
-        if m.role in (Role.OFFICER, Role.SUPERVISOR) and responsible_unit.path.startswith(m.unit.path):
+        if m.role in (Role.OFFICER, Role.SUPERVISOR) and responsible.path.startswith(m.unit.path):
             return True
     return False
 
@@ -246,3 +256,139 @@ def reporting_units(actor: Any) -> Any:
     if not memberships:
         return OrgUnit.objects.none()
     return OrgUnit.objects.filter(reach).exclude(level=OrgUnit.Level.DEPARTMENT).order_by("path")
+
+
+# Who may carry, lead and hear of a case.
+
+# The roles a case can be handed to: they may then take it forward (start mediation,
+# resolve, follow up). A viewer, a village worker or a supervisor could not.
+CARRYING_ROLES = (Role.MEDIATOR, Role.OFFICER, Role.LIAISON)
+
+
+def _beneath_accused(case: Case) -> Q:
+    """Users with a membership at or beneath the unit an accusation accuses (第三十条)."""
+    return Q(memberships__unit__path__startswith=case.accused_unit.path)
+
+
+def assignable_users(case: Case, lead_department: Any = None) -> Any:
+    """People who may be given `case`: the mediators, officers and department liaisons of
+    its responsible unit or a unit beneath it, and those of its lead department (the one
+    given, else the case's); never anyone at or beneath the unit an accusation accuses."""
+    users = get_user_model().objects.filter(
+        Q(memberships__unit__path__startswith=case.responsible_unit.path)
+        | Q(memberships__unit=lead_department or case.lead_department_id or 0),
+        memberships__role__in=CARRYING_ROLES,
+        is_active=True,
+    )
+    if case.accused_unit_id is not None:
+        users = users.exclude(_beneath_accused(case))
+    return users.distinct()
+
+
+def lead_departments(case: Case) -> Any:
+    """Departments that may lead `case` (谁主管谁负责): those of its responsible unit and of
+    the units above it — a township's own and the county's — never the one an accusation
+    accuses or one beneath it."""
+    departments = OrgUnit.objects.filter(level=OrgUnit.Level.DEPARTMENT,
+                                         parent_id__in=case.responsible_unit.ancestor_ids)
+    if case.accused_unit_id is not None:
+        departments = departments.exclude(path__startswith=case.accused_unit.path)
+    return departments
+
+
+def told(case: Case, users: Any) -> Any:
+    """Of `users` (a queryset of users), those who may hear of `case`: nobody at or
+    beneath the unit an accusation accuses, whatever their role."""
+    return users if case.accused_unit_id is None else users.exclude(_beneath_accused(case))
+
+
+def told_ids(case: Case, user_ids: set[int]) -> set[int]:
+    """`told` for a set of user ids."""
+    if case.accused_unit_id is None or not user_ids:
+        return user_ids
+    return set(told(case, get_user_model().objects.filter(pk__in=user_ids)).values_list("pk", flat=True))
+
+
+# The units a person reaches, by role: what the pages offer to choose from.
+
+REVIEWING_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.VIEWER)
+COUNTY_AND_TOWNSHIPS = (OrgUnit.Level.COUNTY, OrgUnit.Level.TOWNSHIP)
+
+
+def units_reached(user: Any, roles: Iterable[str] | None = None) -> Any:
+    """The units at or beneath those where `user` holds one of `roles` (any role when
+    None), in tree order."""
+    if user.is_superuser:
+        return OrgUnit.objects.order_by("path")
+    memberships = Membership.objects.filter(user=user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=list(roles))
+    reach = Q(pk__in=[])
+    for path in memberships.values_list("unit__path", flat=True):
+        reach |= Q(path__startswith=path)
+    return OrgUnit.objects.filter(reach).order_by("path")
+
+
+def supervised_units(user: Any) -> Any:
+    """The units a supervisor presses on (督办), each with its subtree: where they are a
+    supervisor (every top unit for a superuser)."""
+    if user.is_superuser:
+        return OrgUnit.objects.filter(parent__isnull=True).order_by("path")
+    return OrgUnit.objects.filter(memberships__user=user, memberships__role=Role.SUPERVISOR).order_by("path")
+
+
+def may_supervise(user: Any) -> bool:
+    return user.is_authenticated and supervised_units(user).exists()
+
+
+def reviewed_units(user: Any, levels: tuple[str, ...] = COUNTY_AND_TOWNSHIPS) -> Any:
+    """Units of these levels whose figures the person reviews (meeting, ledgers,
+    assessment, dashboard): at or beneath where they are an officer, supervisor or viewer."""
+    return units_reached(user, REVIEWING_ROLES).filter(level__in=levels)
+
+
+def may_review(user: Any) -> bool:
+    return user.is_authenticated and reviewed_units(user).exists()
+
+
+def may_assign_in_bulk(user: Any) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or Membership.objects.filter(user=user, role__in=[Role.OFFICER, Role.SUPERVISOR]).exists())
+
+
+def filing_villages(user: Any) -> Any:
+    """Villages whose monthly return the person files: their own as its village worker,
+    or those of their township as its officer."""
+    villages = OrgUnit.objects.filter(level=OrgUnit.Level.VILLAGE)
+    if user is None or user.is_superuser:
+        return villages.order_by("path")
+    memberships = Membership.objects.filter(user=user)
+    own = memberships.filter(role=Role.REPORTER).values("unit_id")
+    townships = memberships.filter(role=Role.OFFICER).values("unit_id")
+    return (villages.filter(pk__in=own) | villages.filter(parent_id__in=townships)).order_by("path")
+
+
+def may_file_return(user: Any, village: OrgUnit) -> bool:
+    return user is None or filing_villages(user).filter(pk=village.pk).exists()
+
+
+def may_decide_concealment(user: Any, village: OrgUnit) -> bool:
+    """Whether the person confirms or dismisses a concealment suspect (瞒报) of `village`:
+    an officer or supervisor of its township or a unit above it."""
+    if user is None or user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, unit_id__in=village.ancestor_ids[:-1],
+                                     role__in=[Role.OFFICER, Role.SUPERVISOR]).exists()
+
+
+ADMINISTERING = ("cases.change_orgunit", "auth.change_user", "workflow.change_deadlinerule", "workflow.change_calendarday")
+
+
+def may_administer(user: Any) -> bool:
+    """Whether the menu offers the administration: staff who may change units, users,
+    rules or the calendar."""
+    return user.is_active and user.is_staff and (user.is_superuser or any(user.has_perm(p) for p in ADMINISTERING))
+
+
+def may_file_returns(user: Any) -> bool:
+    return user.is_authenticated and filing_villages(user).exists()

@@ -25,7 +25,7 @@ from . import deadlines
 from .errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted, UnknownOperation, WrongStage
 from .flow import CaseFlow, operations
 from .fsm import Transition
-from .permissions import VIEW, can_report
+from .permissions import VIEW, can_report, told
 
 
 def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] | None = None,
@@ -82,7 +82,7 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
             case=case, kind=name, from_stage=from_stage, to_stage=case.stage, actor=actor, at=at, data=event_data
         )
         for notice in flow.notices:
-            notify(notice.users, kind=name, level=notice.level, text=notice.text, case=case, at=at)
+            notify(told(case, notice.users), kind=name, level=notice.level, text=notice.text, case=case, at=at)
     return case
 
 
@@ -133,7 +133,7 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
     if errors:
         raise InvalidData(errors, labels)
     case: Case = form.save(commit=False)
-    if not can_report(actor, case.village, case.responsible_unit):
+    if not can_report(actor, case):
         raise NotPermitted(_("Register"), _("You may not register cases for this village or unit."))
     with transaction.atomic():
         case.registered_unit = case.responsible_unit

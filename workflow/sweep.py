@@ -1,4 +1,4 @@
-"""The deadline sweep (design §6): yellow card at warn_at, red card at due_at, escalation
+"""The deadline sweep (docs/architecture.md: the path of an alert): yellow card at warn_at, red card at due_at, escalation
 to the supervisors of the unit above at escalate_at. Each step once per deadline. The
 villages' screening returns are swept after, by the same rules (screening.returns).
 
@@ -31,6 +31,7 @@ from notifications.services import send
 
 from .calendar import WorkingCalendar, get_calendar
 from .models import LADDER, Deadline, DeadlineKind, Step
+from .permissions import told_ids
 from .return_clocks import sweep_returns
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def work_queue(now: datetime, batch: int) -> Any:
         Deadline.objects.filter(met_at__isnull=True, next_action_at__isnull=False, next_action_at__lte=now)
         .order_by("next_action_at")
         .select_for_update(skip_locked=True, of=("self", "case"))
-        .select_related("case__responsible_unit")[:batch]
+        .select_related("case__responsible_unit", "case__accused_unit")[:batch]
     )
 
 
@@ -188,6 +189,7 @@ def _notifications(taken: list[tuple[Deadline, str]], now: datetime) -> list[Not
             users.add(case.assignee_id)
         if step == Step.ESCALATION and case.responsible_unit.parent_id:
             users |= members[(case.responsible_unit.parent_id, Role.SUPERVISOR)]
+        users = told_ids(case, users)
         text = alert_text(d, step, kind_labels)
         rows += [
             Notification(user_id=u, kind=step, level=LEVELS[step], text=text, case=case, deadline=d, created_at=now)

@@ -1,5 +1,5 @@
 """Alert latency: from the sweep's commit to receipt by 1,000 connected WebSocket clients
-(issue 3, design §6). Goal on Redis: p99 ≤ 250 ms.
+(issue 3, docs/architecture.md: the path of an alert). Goal on Redis: p99 ≤ 250 ms.
 
 The data: 1,000 people, each the assignee of one accepted case (built through the
 service), each with a token for the socket. Each case's investigation clock is set to a

@@ -1,4 +1,4 @@
-"""One deadline sweep against the bare indexed select of the same rows (issue 3, design §6).
+"""One deadline sweep against the bare indexed select of the same rows (issue 3, docs/architecture.md: the path of an alert).
 
 1,000 deadlines are due among 100k, then 1M, open ones that are not. The baseline,
 measured in the same run on the same database: the work queue's WHERE and ORDER BY over

@@ -1,5 +1,5 @@
 """Show the due date the engine computes for a term, so an operator can check a deadline
-against the official calendar (design §5) without opening a case."""
+against the official calendar (README: Deadlines) without opening a case."""
 
 from __future__ import annotations
 
