@@ -1,4 +1,4 @@
-"""REST API v1 (README). Every write goes through workflow.services, exactly as the
+"""REST API v1 (docs/interfaces.md). Every write goes through workflow.services, exactly as the
 pages do; every read of cases through visible_to(user), so a case out of
 reach is a 404 here as everywhere."""
 
@@ -12,7 +12,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -29,6 +28,7 @@ from cases import personal_data
 from cases.login_throttle import client_address, record_failure, throttled
 from cases.models import Case, CaseEvent, Category, PersonalDataAccess, Source
 from notifications.models import Notification
+from notifications.services import mark_read
 from workflow import counts, services
 from workflow.flow import operations
 from workflow.models import Deadline
@@ -237,9 +237,8 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             notification = self.get_queryset().get(pk=int(pk))
         except (ValueError, Notification.DoesNotExist):
             raise NotFound(_("No such notification of yours.")) from None
-        if notification.read_at is None:
-            notification.read_at = timezone.now()
-            notification.save(update_fields=["read_at"])
+        mark_read(request.user, notification.pk)
+        notification.refresh_from_db(fields=["read_at"])
         return Response(s.NotificationSerializer(notification).data)
 
 

@@ -1,4 +1,4 @@
-"""The audit trail's hash chain (tamper evidence, README `verify_audit`).
+"""The audit trail's hash chain (tamper evidence; `verify_audit` in docs/interfaces.md).
 
 Each CaseEvent carries `hash` = sha256 over a canonical serialisation of its content and
 `prev_hash`, the hash of the event before it in the same case (by id, the order the rows

@@ -14,14 +14,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cases import personal_data
 from cases.models import Case, CaseDocument, CaseEvent, OrgUnit, PersonalDataAccess
+from workflow import counts, services
 from workflow import forms as forms_module
-from workflow import services
 from workflow.errors import CaseNotFound, CaseOperationError, InvalidData
 from workflow.flow import operations
 from workflow.models import Deadline, Extension, Step
@@ -100,6 +101,9 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
     if failed and failed[0] in forms_by_name:
         forms_by_name[failed[0]] = failed[1]
     open_deadlines = list(Deadline.objects.open().filter(case=case).select_related("rule").order_by("due_at"))
+    now = timezone.now()
+    for deadline in open_deadlines:
+        deadline.shown_card = counts.card(deadline, now)
     events = timeline(case)
     context = {
         "case": case,

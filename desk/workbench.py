@@ -9,10 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cases.models import Membership
+from notifications import services as notification_services
 from notifications.models import Notification
 from workflow.permissions import visible_to
 from workflow.queues import with_listing
@@ -47,12 +47,12 @@ def workbench(request: HttpRequest) -> HttpResponse:
 @require_POST
 def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk, user=request.user)
-    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+    notification_services.mark_read(request.user, notification.pk)
     return back(request, "desk:workbench:index")
 
 
 @login_required
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponse:
-    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    notification_services.mark_read(request.user)
     return redirect("desk:workbench:index")

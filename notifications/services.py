@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Notification
 
@@ -25,6 +26,16 @@ def notify(users: Any, *, kind: str, level: str, text: str, at: datetime, case: 
     )
 
 
+def mark_read(user: Any, notification_id: int | None = None, *, at: datetime | None = None) -> int:
+    """Mark one of `user`'s notifications read (all their unread ones when no id is
+    given), once: marking again keeps the first time. Returns how many were marked; the
+    pages and the API mark through here."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=at or timezone.now())
+
+
 def send(notifications: Iterable[Notification]) -> list[Notification]:
     """Save unsaved notifications in one statement; push them once the caller commits."""
     rows = Notification.objects.bulk_create(notifications)
@@ -38,7 +49,7 @@ def group_name(user_id: int) -> str:
 
 
 def alert_message(row: Notification) -> dict[str, Any]:
-    """A notification as the socket sends it (README), live or in the backlog."""
+    """A notification as the socket sends it (docs/interfaces.md), live or in the backlog."""
     return {
         "type": "alert",
         "id": row.pk,

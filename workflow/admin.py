@@ -11,6 +11,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from . import counts
 from .models import (
     AssessmentItem,
     AssessmentScheme,
@@ -161,7 +162,7 @@ CARDS = {"yellow": Step.WARNING.label, "red": Step.OVERDUE.label}
 
 
 def card_label(deadline: Deadline) -> str:
-    return str(CARDS.get(deadline.card, ""))
+    return str(CARDS.get(counts.card(deadline), ""))
 
 
 @admin.register(SupervisionOrder)

@@ -17,8 +17,8 @@
   time. A paused clock (鉴定, 听证 …) is not running, so it makes nothing overdue.
 - Warned now (黄牌): a running clock past its warning time.
 
-A card shown on a list follows the clock, not the sweep's marks, so a list is right even
-while the sweep catches up.
+A card follows the clock, not the sweep's marks, on lists and beside each clock alike
+(`card`), so a page is right even while the sweep catches up.
 """
 
 from __future__ import annotations
@@ -66,6 +66,18 @@ def overdue(now: datetime | None = None) -> Exists:
 def warned(now: datetime | None = None) -> Exists:
     """黄牌 or worse, as an expression on a case: a running clock past its warning time."""
     return Exists(running_clocks().filter(warn_at__lte=now or timezone.now()))
+
+
+def card(clock: Any, now: datetime | None = None) -> str:
+    """The card shown beside one clock (a case's deadline or a return's): "red" when it
+    runs past due, "yellow" past its warning time, "" otherwise — the definitions of
+    `overdue` and `warned` above, for one clock. A met or paused clock shows none."""
+    if clock.met_at is not None or getattr(clock, "paused_at", None) is not None:
+        return ""
+    now = now or timezone.now()
+    if clock.due_at < now:
+        return "red"
+    return "yellow" if clock.warn_at <= now else ""
 
 
 def due_before(cases: QuerySet[Case], moment: datetime) -> QuerySet[Case]:

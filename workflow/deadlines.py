@@ -1,4 +1,4 @@
-"""Opening, closing and recomputing the clocks on a case (README: Deadlines).
+"""Opening, closing and recomputing the clocks on a case (docs/workflow.md: Deadlines).
 
 Which clocks run in which stage is the plan below; how long each runs is a DeadlineRule
 (data, per jurisdiction profile). Called by the transition service only, inside its

@@ -1,4 +1,4 @@
-"""The case state machine (README: Case lifecycle), declared once with viewflow.fsm.
+"""The case state machine (docs/workflow.md), declared once with viewflow.fsm.
 
 CaseFlow wraps a Case for one operation by one actor. Each transition names the
 permission it needs and the form of the data it requires; its body changes the case and
@@ -89,7 +89,7 @@ class CaseFlow:
             self._grants[key] = grants_for(user, self.case)
         return self._grants[key]
 
-    # Stage transitions, in the order of the README's case lifecycle.
+    # Stage transitions, in the order of docs/workflow.md.
 
     @stage.transition(
         source=S.REPORTED,

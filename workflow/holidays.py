@@ -1,7 +1,7 @@
 """The official holiday calendar, seeded from the `chinesecalendar` package.
 
 Working days follow the State Council's yearly notice on holiday arrangements
-(国务院办公厅关于部分节假日安排的通知), make-up working days (调休) included (README: Deadlines).
+(国务院办公厅关于部分节假日安排的通知), make-up working days (调休) included (docs/workflow.md: Deadlines).
 The package transcribes those notices from 2004 on, so its years are seeded rather than
 typed in; later years are entered by an administrator. Only exceptions to Monday-to-Friday
 work are stored, under their Chinese names, which is what CalendarDay holds.

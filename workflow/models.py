@@ -200,12 +200,6 @@ class Deadline(models.Model):
                 return step, getattr(self, time_field)
         return None
 
-    @property
-    def card(self) -> str:
-        """黄牌 / 红牌 as shown on the case: red once overdue, yellow once warned."""
-        if self.breached_at is not None:
-            return "red"
-        return "yellow" if self.warned_at is not None else ""
 
 
 class Extension(models.Model):
@@ -293,11 +287,6 @@ class ReturnDeadline(models.Model):
     def __str__(self) -> str:
         return f"{self.village_id} {self.month:%Y-%m} → {self.due_at:%Y-%m-%d}"
 
-    @property
-    def card(self) -> str:
-        if self.breached_at is not None:
-            return "red"
-        return "yellow" if self.warned_at is not None else ""
 
 
 class AssessmentScheme(models.Model):

@@ -1,4 +1,4 @@
-"""The national default deadline rules (README: Deadlines) and one provincial profile, as the
+"""The national default deadline rules (docs/workflow.md: Deadlines) and one provincial profile, as the
 data the rule tables start from. Administrators edit the rows afterwards; this module is
 read by the data migration and by nothing at run time."""
 
@@ -27,7 +27,7 @@ NATIONAL: list[tuple[Any, ...]] = [
     # The default answer time of a supervision order; the supervisor may set another.
     ("supervision", "", "", "", 5, WORK, 1, 1, 0, "督办工作规范（可配置）"),
     # A village's return for a month is due this many days after the month's last day:
-    # the 25th of the month after (README: Deadlines). A due day on a rest day moves to the next
+    # the 25th of the month after (docs/workflow.md: Deadlines). A due day on a rest day moves to the next
     # working day like any calendar-day term.
     ("screening_return", "", "", "", 25, CAL, 3, 0, 0, "排查工作规范（可配置）：次月25日前报送"),
 ]

@@ -1,5 +1,5 @@
 """Seed the official holiday calendar for 2004-2026 from the `chinesecalendar` package
-(README: Deadlines: working days follow the State Council's notices, 调休 included)."""
+(docs/workflow.md: Deadlines: working days follow the State Council's notices, 调休 included)."""
 
 from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor

@@ -1,4 +1,4 @@
-"""python manage.py verify_audit [--chunk N] — a stable command (README): exits non-zero and names the
+"""python manage.py verify_audit [--chunk N] — a stable command (docs/interfaces.md): exits non-zero and names the
 first bad row if the audit trail was altered."""
 
 from __future__ import annotations

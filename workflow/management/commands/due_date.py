@@ -1,5 +1,5 @@
 """Show the due date the engine computes for a term, so an operator can check a deadline
-against the official calendar (README: Deadlines) without opening a case."""
+against the official calendar (docs/workflow.md: Deadlines) without opening a case."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ over both servers. Every concerned client must receive each of its alerts exactl
 counting the backlog and the live pushes, and nobody may receive another's.
 
 Runs in the PostgreSQL pass only (SQLite has no SKIP LOCKED and is the embedded
-set-up, covered by tests/test_embedded_server.py). Needs Redis at 127.0.0.1:6379:
+set-up, covered by tests/system/test_embedded_server.py). Needs Redis at 127.0.0.1:6379:
 skipped without it, except under CI=true, where that is a failure."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from cases.models import CaseEvent
 from notifications.models import Notification
 from tests.conftest import build_cast
-from tests.test_embedded_server import (
+from tests.system.test_embedded_server import (
     Child,
     accepted_case,
     alerts_url,

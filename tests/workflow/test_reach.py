@@ -144,7 +144,7 @@ def test_a_units_figures_leave_out_accusations_against_it(cast: Any) -> None:
 
 def test_the_import_names_no_case_the_importer_may_not_see(cast: Any) -> None:
     from reports.legacy_import import read_rows, validate
-    from tests.test_legacy_import import GOOD, workbook
+    from tests.reports.test_legacy_import import GOOD, workbook
 
     hidden = report(cast, actor=cast.cora, at=local(2026, 3, 2, 9),
                     **{**ACCUSATION, "title": GOOD[0][4], "accused_unit": cast.liulin.pk,

@@ -6,7 +6,7 @@ outside the case hears of it.
 
 Runs on whatever database the suite runs on: the server process is pointed at the test
 database. The helpers for starting and stopping child processes are shared with
-tests/test_multiprocess.py."""
+tests/system/test_multiprocess.py."""
 
 from __future__ import annotations
 
@@ -38,14 +38,14 @@ from workflow.models import Deadline
 # serialized rollback restores the seeded calendar and rules for the tests that follow.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 # Seconds a child process is given to start listening: Django's start-up plus migrations
 # check under a loaded CI machine.
 START_TIMEOUT = 20.0
 
 
-# --- child processes (also used by tests/test_multiprocess.py) ---------------------------
+# --- child processes (also used by tests/system/test_multiprocess.py) ---------------------------
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""Deadline counting on the official calendar (README: Deadlines).
+"""Deadline counting on the official calendar (docs/workflow.md: Deadlines).
 
 Dates of 2025 and 2026 are the State Council's arrangements as transcribed by the
 `chinesecalendar` package, which the data migration seeds into the test database.

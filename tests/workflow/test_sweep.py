@@ -14,7 +14,7 @@ from django.db import connection
 from cases.models import CaseEvent
 from notifications.models import Notification
 from tests.conftest import PETITION, local, report
-from workflow import services
+from workflow import counts, services
 from workflow.calendar import get_calendar
 from workflow.models import Deadline, SupervisionOrder
 from workflow.sweep import next_office_time, sweep, work_queue
@@ -68,7 +68,7 @@ def test_the_ladder_takes_each_step_once_and_tells_exactly_those_concerned(cast)
     clock.refresh_from_db()
     assert (clock.warned_at, clock.breached_at, clock.escalated_at, clock.next_action_at) == (
         local(2026, 3, 9, 8, 30), local(2026, 3, 10), local(2026, 3, 11), None)
-    assert clock.card == "red"
+    assert counts.card(clock, local(2026, 3, 20)) == "red"
     kinds = list(CaseEvent.objects.filter(case=case, kind__startswith="deadline_").values_list("kind", "actor"))
     assert kinds == [("deadline_warning", None), ("deadline_overdue", None), ("deadline_escalation", None)]
     text = Notification.objects.get(deadline=clock, kind="overdue", user=cast.mia).text

@@ -1,6 +1,6 @@
 """Faults survived (issue 7): Redis stopped under a running server, a sweeper killed in
 the middle of a run, PostgreSQL restarted under load. Each test starts the processes it
-hurts, and the servers it stops are private ones (tests/faults_support.py), never the
+hurts, and the servers it stops are private ones (tests/system/faults_support.py), never the
 shared ones on 127.0.0.1. Every wait is a poll with a deadline, every request and socket
 has a timeout: a fault that makes something hang fails the test instead of stalling CI.
 
@@ -44,8 +44,8 @@ from notifications.consumers import SYNC_MIN_SECONDS
 from notifications.models import Notification
 from notifications.services import PUSH_TIMEOUT, notify
 from tests.conftest import build_cast, local, report
-from tests.faults_support import AlertClient, PrivateCluster, PrivateRedis, port_open, request, wait_until
-from tests.test_embedded_server import (
+from tests.system.faults_support import AlertClient, PrivateCluster, PrivateRedis, port_open, request, wait_until
+from tests.system.test_embedded_server import (
     HOST,
     PROJECT_ROOT,
     accepted_case,
@@ -418,7 +418,7 @@ def private_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Priva
         cluster.create()
         env = child_env(tmp_path_factory.mktemp("seed"), DATABASE_URL=cluster.url)
         for command in (["migrate", "--no-input", "-v", "0"],
-                        ["shell", "-c", "from tests.faults_support import seed_private_database as s; s()"]):
+                        ["shell", "-c", "from tests.system.faults_support import seed_private_database as s; s()"]):
             done = subprocess.run([sys.executable, "manage.py", *command], cwd=PROJECT_ROOT, env=env,
                                   capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stderr[-3000:]

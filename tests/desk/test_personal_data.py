@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from cases.models import CaseEvent, PersonalDataAccess
 from tests.conftest import report
-from tests.test_admin import RAW_ID, change_url, logged_in, staff
+from tests.desk.test_admin import RAW_ID, change_url, logged_in, staff
 
 pytestmark = pytest.mark.django_db
 

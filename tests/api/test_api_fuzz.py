@@ -32,7 +32,7 @@ from cases.models import CaseEvent
 from config.wsgi import application
 from notifications.models import Notification
 from tests.conftest import DISPUTE, PARTIES, Cast, local, report
-from tests.test_permissions import MATRIX, escalated, investigating, resolved, with_supervision_order
+from tests.workflow.test_permissions import MATRIX, escalated, investigating, resolved, with_supervision_order
 from workflow import services
 from workflow.permissions import visible_to
 

@@ -184,7 +184,7 @@ def test_on_the_socket_everyone_hears_only_their_own_alerts(settings: Any) -> No
 
     from notifications.models import Notification
     from notifications.services import notify
-    from tests.test_alerts_consumer import backlog_ids, connected, session_headers
+    from tests.notifications.test_alerts_consumer import backlog_ids, connected, session_headers
 
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()

@@ -23,7 +23,7 @@ from tests.conftest import local, report
 from workflow import services
 from workflow.models import Deadline
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:

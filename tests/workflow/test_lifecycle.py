@@ -1,4 +1,4 @@
-"""Every path of the state machine (README: Case lifecycle), through the one transition service,
+"""Every path of the state machine (docs/workflow.md), through the one transition service,
 checking the stage, the audit trail and the clocks each step leaves in the database."""
 
 from __future__ import annotations

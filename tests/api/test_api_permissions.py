@@ -1,4 +1,4 @@
-"""The permission matrix of tests/test_permissions.py, over the REST API: every operation ×
+"""The permission matrix of tests/workflow/test_permissions.py, over the REST API: every operation ×
 every member of the cast, each with their own token. Allowed → 200 and one new event;
 may see but may not act → 403; may not see → 404 (never 403); nothing changed on a refusal."""
 
@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent
 from notifications.models import Notification
-from tests.test_permissions import EVERYONE, FILES, MATRIX, investigating, visible_in
+from tests.workflow.test_permissions import EVERYONE, FILES, MATRIX, investigating, visible_in
 from workflow.models import Deadline
 
 pytestmark = pytest.mark.django_db

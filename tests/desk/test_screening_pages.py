@@ -20,8 +20,8 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent, ScreeningItem, ScreeningReturn
 from desk.scope import last_month
 from tests.conftest import report
-from tests.test_legacy_import import GOOD, workbook
-from tests.test_pages import text_of
+from tests.desk.test_pages import text_of
+from tests.reports.test_legacy_import import GOOD, workbook
 from workflow.models import SupervisionOrder
 from workflow.return_clocks import open_return_deadlines
 

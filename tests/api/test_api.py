@@ -1,4 +1,4 @@
-"""The REST API v1 contract (README, issue 6): every endpoint's status, shape and
+"""The REST API v1 contract (docs/interfaces.md, issue 6): every endpoint's status, shape and
 values checked against the database; filters, ordering and pagination; token login and
 its throttle; the error codes, each with nothing changed."""
 
@@ -23,7 +23,7 @@ from rest_framework.test import APIClient
 from cases.models import Case, CaseEvent, Category, LoginFailure, Party, Source
 from notifications.models import Notification
 from tests.conftest import DISPUTE, PARTIES, PETITION, Cast, local, report
-from tests.test_permissions import investigating, reported
+from tests.workflow.test_permissions import investigating, reported
 from workflow import services
 from workflow.models import Deadline
 from workflow.permissions import visible_to

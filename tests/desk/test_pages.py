@@ -17,7 +17,7 @@ from cases.models import Case, CaseEvent, Party
 from notifications.models import Notification
 from tests.conftest import local, report
 from workflow import services
-from workflow.models import SupervisionOrder
+from workflow.models import Deadline, SupervisionOrder
 
 pytestmark = pytest.mark.django_db
 
@@ -554,3 +554,15 @@ def test_a_document_of_a_forbidden_type_is_refused_and_nothing_is_kept(cast: Any
                            {"title": "程序", "file": upload})
     assert response.status_code == 400 and "exe" in text_of(response)
     assert not case.documents.exists() and not list(media.rglob("*.exe"))
+
+
+def test_the_case_page_shows_the_same_card_in_its_header_and_beside_the_clock(cast: Any, client: Any,
+                                                                               time_machine: Any) -> None:
+    # Investigation of 7 日 from 3 November ran out on 10 November; no sweep has run since.
+    time_machine.move_to(local(2026, 11, 30, 9, 0))
+    case = report(cast, at=local(2026, 11, 2, 9, 0))
+    services.transition(case, "accept", actor=cast.olga, at=local(2026, 11, 3, 9, 0),
+                        data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk})
+    assert Deadline.objects.get(case=case, met_at__isnull=True).breached_at is None
+    html = page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])).content.decode()
+    assert html.count('<span class="card red">') == 2  # the header's, and the clock's in the table

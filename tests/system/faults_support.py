@@ -1,4 +1,4 @@
-"""Private servers and clients for the fault tests (tests/test_faults.py).
+"""Private servers and clients for the fault tests (tests/system/test_faults.py).
 
 A fault test stops and restarts the servers it depends on, so it never uses the shared
 ones on 127.0.0.1:5432 and :6379 that the rest of the suite runs on: it starts a
@@ -32,7 +32,7 @@ import pytest
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
-from tests.test_embedded_server import HOST, free_port
+from tests.system.test_embedded_server import HOST, free_port
 
 # Seconds a private server is given to start or stop; initdb and a first start take a
 # few seconds on a loaded CI machine.
@@ -355,7 +355,7 @@ def seed_private_database() -> None:
     from rest_framework.authtoken.models import Token
 
     from tests.conftest import build_cast
-    from tests.test_embedded_server import accepted_case
+    from tests.system.test_embedded_server import accepted_case
     from workflow.models import Deadline
 
     # The cast's passwords protect nothing (as in tests/conftest.py).
