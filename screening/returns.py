@@ -33,9 +33,10 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseEvent, Membership, OrgUnit, ScreeningItem, ScreeningReturn, Source
 from cases.periods import BadPeriod, month_period, parse_month
-from workflow.errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted
+from workflow import services
+from workflow.errors import ConditionUnmet, InvalidData, NotPermitted
 from workflow.models import ReturnDeadline
-from workflow.permissions import may_decide_concealment, may_file_return
+from workflow.permissions import DECIDE_CONCEALMENT, may_file_return
 from workflow.return_clocks import return_clock
 
 # Every channel but screening: a case that came this way was not found by the village.
@@ -324,36 +325,30 @@ def _decisions(case_ids: list[int], month: date) -> dict[int, CaseEvent]:
 def decide_suspect(case: Case | int, *, actor: Any, confirm: bool, reason: str,
                    at: datetime | None = None) -> CaseEvent:
     """Confirm (瞒报 established) or dismiss a concealment suspect: an event on the case,
-    with the actor and the reason. The stage does not change. Raises InvalidData,
-    NotPermitted, ConditionUnmet (not a suspect, or decided already) or CaseNotFound."""
-    at = at or timezone.now()
-    case_id = case.pk if isinstance(case, Case) else case
+    with the actor and the reason, written by workflow.services.record. The stage does not
+    change. Raises InvalidData, NotPermitted, ConditionUnmet (not a suspect, or decided
+    already) or CaseNotFound."""
     if not (reason or "").strip():
         raise InvalidData({"reason": [_("Give the reason for the decision.")]}, {"reason": _("reason")})
-    with transaction.atomic():
-        # The case row is the lock: two officers deciding at once get one decision.
-        try:
-            case = Case.objects.select_for_update(of=("self",)).select_related("village").get(pk=case_id)
-        except (Case.DoesNotExist, ValueError, TypeError):
-            raise CaseNotFound from None
-        if case.village is None:
+    data: dict[str, Any] = {"reason": reason.strip()}
+
+    def still_a_suspect(case: Case) -> None:
+        # Under the case's lock: two officers deciding at once get one decision.
+        if case.village_id is None:
             raise ConditionUnmet(_("This case is not a concealment suspect."))
-        if not may_decide_concealment(actor, case.village):
-            raise NotPermitted(_("Decide concealment"),
-                               _("Only the township's officers and supervisors decide on concealment."))
         month = parse_month(timezone.localtime(case.reported_at, ZoneInfo(settings.TIME_ZONE)).date())
         if not _suspect_cases([case.village_id], month).filter(pk=case.pk).exists():
             raise ConditionUnmet(_("This case is not a concealment suspect."))
         if case.pk in _decisions([case.pk], month):
             raise ConditionUnmet(_("This concealment suspect has been decided already."))
         filed = ScreeningReturn.objects.filter(village_id=case.village_id, month=month).first()
-        return CaseEvent.objects.create(
-            case=case, kind=CONFIRMED if confirm else DISMISSED, from_stage=case.stage, to_stage=case.stage,
-            actor=actor, at=at,
-            data={"month": f"{month:%Y-%m}", "village": case.village_id, "reason": reason.strip(),
-                  "return": filed.pk if filed else None,
-                  "return_status": ("nil" if filed.is_nil else "filed") if filed else "missing"},
-        )
+        data.update(month=f"{month:%Y-%m}", village=case.village_id, **{"return": filed.pk if filed else None},
+                    return_status=("nil" if filed.is_nil else "filed") if filed else "missing")
+
+    return services.record(case, CONFIRMED if confirm else DISMISSED, actor=actor, permission=DECIDE_CONCEALMENT,
+                           label=_("Decide concealment"),
+                           refusal=_("Only the township's officers and supervisors decide on concealment."),
+                           data=data, check=still_a_suspect, at=at)
 
 
 def confirmed_concealments(units: Any, months: list[date]) -> QuerySet[CaseEvent]:

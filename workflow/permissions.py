@@ -104,7 +104,13 @@ LEAD_DEPARTMENT_GRANTS = frozenset({VIEW, "note_case", "record_session_case"})
 # held elsewhere (escalated, or handled by the township): they follow it, they do not act.
 VILLAGE_ONLY = frozenset({VIEW, "note_case"})
 
-ALL_PERMISSIONS = frozenset().union(*OWN_UNIT.values(), ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS)
+# Officers and supervisors of a unit above a case's village confirm or dismiss it as a
+# concealment suspect (瞒报) of the village's monthly return, whoever holds the case.
+DECIDE_CONCEALMENT = "decide_concealment"
+CONCEALMENT_DECIDERS = frozenset({Role.OFFICER, Role.SUPERVISOR})
+
+ALL_PERMISSIONS = frozenset().union(*OWN_UNIT.values(), ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS,
+                                    {DECIDE_CONCEALMENT})
 
 
 def _accused_ids(unit_paths: Iterable[str]) -> set[int]:
@@ -155,6 +161,8 @@ def _by_role(memberships: list[tuple[str, str]], case: Case) -> set[str]:
             held |= OWN_UNIT.get(role, frozenset()) & VILLAGE_ONLY
         elif village is not None and village.startswith(path):
             held |= SUBTREE.get(role, frozenset()) & VILLAGE_ONLY
+            if role in CONCEALMENT_DECIDERS:
+                held.add(DECIDE_CONCEALMENT)
     return held
 
 
@@ -370,15 +378,6 @@ def filing_villages(user: Any) -> Any:
 
 def may_file_return(user: Any, village: OrgUnit) -> bool:
     return user is None or filing_villages(user).filter(pk=village.pk).exists()
-
-
-def may_decide_concealment(user: Any, village: OrgUnit) -> bool:
-    """Whether the person confirms or dismisses a concealment suspect (瞒报) of `village`:
-    an officer or supervisor of its township or a unit above it."""
-    if user is None or user.is_superuser:
-        return True
-    return Membership.objects.filter(user=user, unit_id__in=village.ancestor_ids[:-1],
-                                     role__in=[Role.OFFICER, Role.SUPERVISOR]).exists()
 
 
 ADMINISTERING = ("cases.change_orgunit", "auth.change_user", "workflow.change_deadlinerule", "workflow.change_calendarday")

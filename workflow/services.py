@@ -8,6 +8,7 @@ the notifications; the push to browsers runs after commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,7 @@ from . import deadlines
 from .errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted, UnknownOperation, WrongStage
 from .flow import CaseFlow, operations
 from .fsm import Transition
-from .permissions import VIEW, can_report, told
+from .permissions import VIEW, can_report, grants_for, told
 
 
 def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] | None = None,
@@ -42,16 +43,7 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
     at = at or timezone.now()
     case_id = case.pk if isinstance(case, Case) else case
     with transaction.atomic():
-        # The lock serialises concurrent operations on one case: whoever comes second
-        # re-reads the stage the first one left and is refused cleanly.
-        try:
-            case = (
-                Case.objects.select_for_update(of=("self",))
-                .select_related("responsible_unit", "village")
-                .get(pk=case_id)
-            )
-        except (Case.DoesNotExist, ValueError, TypeError):
-            raise CaseNotFound from None
+        case = locked(case_id)
         flow = CaseFlow(case, actor=actor, at=at)
         if VIEW not in flow.grants(actor):
             raise CaseNotFound
@@ -84,6 +76,41 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
         for notice in flow.notices:
             notify(told(case, notice.users), kind=name, level=notice.level, text=notice.text, case=case, at=at)
     return case
+
+
+def locked(case_id: Any) -> Case:
+    """The case row, locked until the transaction ends. The lock serialises concurrent
+    writes on one case: whoever comes second re-reads what the first one left and is
+    refused cleanly. CaseNotFound for a case that does not exist."""
+    try:
+        return (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("responsible_unit", "village")
+            .get(pk=case_id)
+        )
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise CaseNotFound from None
+
+
+def record(case: Case | int, kind: str, *, actor: Any, permission: str, label: str, refusal: str,
+           data: dict[str, Any], check: Callable[[Case], None] | None = None, at: datetime | None = None) -> CaseEvent:
+    """An event on a case that keeps its stage and is no operation of the machine (a
+    concealment decision), written the way transition() writes one: under the case's
+    lock, for an actor who sees the case (else CaseNotFound) and holds `permission` on it
+    by the rule of reach (else NotPermitted: `label`, `refusal`). `check(case)` runs under the
+    lock and raises ConditionUnmet to refuse; then nothing is written."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        case = locked(case.pk if isinstance(case, Case) else case)
+        grants = grants_for(actor, case)
+        if VIEW not in grants:
+            raise CaseNotFound
+        if permission not in grants:
+            raise NotPermitted(label, refusal)
+        if check is not None:
+            check(case)
+        return CaseEvent.objects.create(case=case, kind=kind, from_stage=case.stage, to_stage=case.stage,
+                                        actor=actor, at=at, data=data)
 
 
 def invalid(form: Any) -> InvalidData:
