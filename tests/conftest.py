@@ -145,3 +145,21 @@ def report(cast: Cast, *, actor: Any = None, at: datetime | None = None, **overr
         parties=PARTIES,
         at=at or local(2026, 3, 2, 9, 0),
     )
+
+
+# The steps most tests take, through the real service.
+
+def step(case: Any, name: str, actor: Any, at: datetime | None = None, **data: Any) -> Any:
+    """Operation `name` on `case` by `actor` with `data`."""
+    return services.transition(case, name, actor=actor, data=data, at=at)
+
+
+def accept(cast: Cast, case: Any, at: datetime | None = None) -> Any:
+    """olga accepts: mia carries the case, 柳林司法所 leads it."""
+    return step(case, "accept", cast.olga, at, assignee=cast.mia.pk, lead_department=cast.justice.pk)
+
+
+def resolve(cast: Cast, case: Any, at: datetime | None = None, *, outcome: str = "agreement_oral",
+            summary: str = "口头协议。") -> Any:
+    """mia resolves with an agreement (oral unless told otherwise)."""
+    return step(case, "resolve", cast.mia, at, outcome=outcome, summary=summary)

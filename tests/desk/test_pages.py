@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from cases.models import Case, CaseEvent, Party
 from notifications.models import Notification
-from tests.conftest import local, report
+from tests.conftest import accept, local, report
 from workflow import services
 from workflow.models import Deadline, SupervisionOrder
 
@@ -37,12 +37,6 @@ def text_of(response: Any) -> str:
     html = re.sub(r"<(script|style|template|svg)\b.*?</\1>", " ", html, flags=re.S)
     html = re.sub(r"<[^>]+>", " ", html)
     return re.sub(r"\s+", " ", html)
-
-
-def accept(case: Case, cast: Any) -> Case:
-    return services.transition(case, "accept", actor=cast.olga,
-                               data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk},
-                               at=local(2026, 3, 3, 9, 0))
 
 
 # Login, logout, password change.
@@ -135,7 +129,7 @@ def test_the_administration_entry_is_for_administrators(cast: Any, client: Any, 
 
 def test_the_workbench_lists_my_cases_and_my_units_nearest_deadline_first(cast: Any, client: Any) -> None:
     later = report(cast, title="后报的纠纷", at=local(2026, 11, 20, 9, 0))
-    earlier = accept(report(cast, title="先报的纠纷"), cast)
+    earlier = accept(cast, report(cast, title="先报的纠纷"), local(2026, 3, 3, 9, 0))
     html = page(client, cast.olga, reverse("desk:workbench:index")).content.decode()
     assert html.index(earlier.number) < html.index(later.number)
     mia = page(client, cast.mia, reverse("desk:workbench:index")).content.decode()
@@ -150,7 +144,7 @@ def test_the_workbench_shows_red_and_yellow_cards(cast: Any, client: Any) -> Non
 
 
 def test_a_notification_is_marked_read_by_its_owner_only(cast: Any, client: Any) -> None:
-    case = accept(report(cast), cast)  # assignment notifies mia
+    case = accept(cast, report(cast), local(2026, 3, 3, 9, 0))  # assignment notifies mia
     mine = Notification.objects.get(user=cast.mia, case=case)
     assert page(client, cast.olga, "/").status_code == 302
     assert client.post(reverse("desk:workbench:read", args=[mine.pk])).status_code == 404
@@ -163,7 +157,7 @@ def test_a_notification_is_marked_read_by_its_owner_only(cast: Any, client: Any)
 
 
 def test_mark_all_read_touches_only_my_notifications(cast: Any, client: Any) -> None:
-    case = accept(report(cast), cast)
+    case = accept(cast, report(cast), local(2026, 3, 3, 9, 0))
     services.transition(case, "supervise", actor=cast.sam, data={"instructions": "三日内答复。"})
     client.force_login(cast.mia)
     client.post(reverse("desk:workbench:read_all"))
@@ -283,7 +277,7 @@ def test_party_numbers_are_masked_unless_the_role_may_see_them(cast: Any, client
 
 
 def test_the_case_page_shows_deadlines_timeline_and_the_lifecycle(cast: Any, client: Any) -> None:
-    case = accept(report(cast), cast)
+    case = accept(cast, report(cast), local(2026, 3, 3, 9, 0))
     html = page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])).content.decode()
     assert 'data-stage="investigating" class="stage current"' in html
     assert html.count('class="stage current"') == 1
@@ -294,7 +288,7 @@ def test_the_case_page_shows_deadlines_timeline_and_the_lifecycle(cast: Any, cli
 
 
 def test_the_outcome_is_shown_as_people_read_it(cast: Any, client: Any) -> None:
-    case = accept(report(cast), cast)
+    case = accept(cast, report(cast), local(2026, 3, 3, 9, 0))
     services.transition(case, "resolve", actor=cast.mia, data={"outcome": "agreement_written", "summary": "双方和解。"})
     facts = text_of(page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])))
     assert "达成书面调解协议：双方和解。" in facts and "agreement_written" not in facts
@@ -323,7 +317,7 @@ def test_invalid_operation_data_rerenders_the_form_with_errors(cast: Any, client
 
 
 def test_a_case_moved_meanwhile_is_explained_and_shown_as_it_now_is(cast: Any, client: Any) -> None:
-    case = accept(report(cast), cast)  # someone else accepted it while olga's page was open
+    case = accept(cast, report(cast), local(2026, 3, 3, 9, 0))  # someone else accepted it while olga's page was open
     client.force_login(cast.olga)
     response = client.post(reverse("desk:case:operate", args=[case.pk, "accept"]),
                            {"assignee": cast.mia.pk, "lead_department": cast.justice.pk})
@@ -375,7 +369,7 @@ def test_the_queue_filters_by_village_stage_and_overdue(cast: Any, client: Any, 
     assert xiling.number in by_village and dongwan.number not in by_village
     overdue = client.get(url, {"overdue": "on"}).content.decode()
     assert dongwan.number in overdue and xiling.number not in overdue
-    accept(dongwan, cast)
+    accept(cast, dongwan, local(2026, 3, 3, 9, 0))
     investigating = client.get(url, {"stage": "investigating"}).content.decode()
     assert dongwan.number in investigating and xiling.number not in investigating
 
@@ -429,14 +423,14 @@ def test_the_workbench_costs_the_same_queries_however_many_cases(cast: Any, clie
     with CaptureQueriesContext(connection) as few:
         client.get(reverse("desk:workbench:index"))
     for i in range(20):
-        accept(report(cast, title=f"纠纷{i}"), cast)
+        accept(cast, report(cast, title=f"纠纷{i}"), local(2026, 3, 3, 9, 0))
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("desk:workbench:index"))
     assert len(few) == len(many)
 
 
 def test_officers_assign_in_bulk_and_each_is_recorded(cast: Any, client: Any) -> None:
-    cases = [accept(report(cast, title=f"纠纷{i}"), cast) for i in range(3)]
+    cases = [accept(cast, report(cast, title=f"纠纷{i}"), local(2026, 3, 3, 9, 0)) for i in range(3)]
     outsider = report(cast, actor=cast.nina, village=cast.nanshan.pk)
     client.force_login(cast.olga)
     response = client.post(reverse("desk:queue:assign"),
@@ -495,7 +489,7 @@ ENGLISH_WORD = re.compile(r"\b(?=[A-Za-z]*[a-z])[A-Za-z]{3,}\b")
 
 
 def test_no_user_facing_english_remains_on_the_main_pages(cast: Any, client: Any) -> None:
-    case = accept(report(cast), cast)
+    case = accept(cast, report(cast), local(2026, 3, 3, 9, 0))
     services.transition(case, "supervise", actor=cast.sam, data={"instructions": "请加快办理。"})
     urls = [*map(reverse, PAGES), reverse("desk:case:detail", args=[case.pk])]
     for url in urls:
@@ -526,7 +520,7 @@ def test_a_document_is_attached_from_the_case_page_and_served_to_those_who_see_t
 
     from cases.models import CaseDocument
 
-    case = accept(report(cast), cast)
+    case = accept(cast, report(cast), local(2026, 3, 3, 9, 0))
     client.force_login(cast.mia)
     upload = SimpleUploadedFile("调解协议书.pdf", b"%PDF-1.4 agreement", content_type="application/pdf")
     response = client.post(reverse("desk:case:operate", args=[case.pk, "attach_document"]),

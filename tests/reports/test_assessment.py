@@ -11,22 +11,11 @@ from django.urls import reverse
 
 from reports.assessment import assess, assessed_units
 from screening.returns import decide_suspect, submit_return
-from tests.conftest import local, report
-from workflow import services
+from tests.conftest import accept, local, report, resolve
 from workflow.models import AssessmentItem, AssessmentScheme
 
 pytestmark = pytest.mark.django_db
 AT = local(2026, 5, 1, 9)
-
-
-def accept(cast: Any, case: Any, at: Any) -> Any:
-    return services.transition(case, "accept", actor=cast.olga, at=at,
-                               data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk})
-
-
-def resolve(cast: Any, case: Any, at: Any) -> Any:
-    return services.transition(case, "resolve", actor=cast.mia, at=at,
-                               data={"outcome": "agreement_oral", "summary": "口头协议。"})
 
 
 @pytest.fixture

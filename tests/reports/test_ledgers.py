@@ -16,20 +16,13 @@ from django.core.management.base import CommandError
 from cases.models import Case
 from cases.periods import parse_period
 from reports.ledgers import BANDS, band_of, ledger_response, monthly_table, write_ledger
-from tests.conftest import PETITION, local, report
+from tests.conftest import PETITION, accept, local, report, resolve
 from workflow import services
 
 pytestmark = pytest.mark.django_db
 
-
-def accept(cast: Any, case: Case, at: Any) -> Case:
-    return services.transition(case, "accept", actor=cast.olga, at=at,
-                               data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk})
-
-
-def resolve(cast: Any, case: Case, at: Any) -> Case:
-    return services.transition(case, "resolve", actor=cast.mia, at=at,
-                               data={"outcome": "agreement_written", "summary": "双方签订书面调解协议。"})
+# What the ledgers show of a written agreement.
+WRITTEN = "双方签订书面调解协议。"
 
 
 @pytest.fixture
@@ -59,7 +52,7 @@ def march(cast: Any) -> dict[str, Any]:
                                 data={"held_on": "2026-03-10", "place": "村委会", "participants": "双方",
                                       "record": "第一次调解。"})
         if fate in ("resolved", "visited"):
-            resolve(cast, case, local(2026, 3, day + 3, 9))
+            resolve(cast, case, local(2026, 3, day + 3, 9), outcome="agreement_written", summary=WRITTEN)
         if fate == "visited":
             services.transition(case, "follow_up", actor=cast.mia, at=local(2026, 3, day + 10, 9),
                                 data={"record": "电话回访，协议已履行。", "satisfaction": "satisfied"})

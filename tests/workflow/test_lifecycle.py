@@ -3,22 +3,15 @@ checking the stage, the audit trail and the clocks each step leaves in the datab
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from cases.models import Case, CaseEvent, CaseGroupObjectPermission, CaseUserObjectPermission, Party
 from notifications.models import Notification
-from tests.conftest import PETITION, local, report
-from workflow import services
+from tests.conftest import PETITION, accept, local, report, step
 from workflow.models import Deadline
 from workflow.permissions import visible_to
 
 pytestmark = pytest.mark.django_db
-
-
-def step(case: Case, name: str, actor: Any, at: Any, **data: Any) -> Case:
-    return services.transition(case, name, actor=actor, data=data, at=at)
 
 
 def open_kinds(case: Case) -> set[str]:
@@ -31,10 +24,6 @@ def met_kinds(case: Case) -> set[str]:
 
 def trail(case: Case) -> list[tuple[str, str, str]]:
     return list(CaseEvent.objects.filter(case=case).values_list("kind", "from_stage", "to_stage"))
-
-
-def accept(cast: Any, case: Case, at: Any) -> Case:
-    return step(case, "accept", cast.olga, at, assignee=cast.mia.pk, lead_department=cast.justice.pk)
 
 
 def test_a_dispute_goes_from_report_to_visited_and_closed(cast):
