@@ -48,18 +48,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from tests.bench.support import (
-    HOST,
-    PROJECT_ROOT,
-    START_TIMEOUT,
-    child_database_url,
-    percentile,
-    raise_open_files,
-    reachable,
-    serve,
-    stop,
-    test_database,
-)
+from tests.bench.support import START_TIMEOUT, percentile, raise_open_files, reachable, serve, stop, test_database
+from tests.servers import HOST, PROJECT_ROOT, child_database_url
 
 CLIENTS = int(os.environ.get("BENCH_ALERT_CLIENTS", "1000"))
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")

@@ -54,7 +54,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.bench.support import CONN_MAX_AGE, HOST, PROJECT_ROOT, percentile, raise_open_files, serve, session_for, stop
+from tests.bench.support import CONN_MAX_AGE, percentile, raise_open_files, serve, session_for, stop
+from tests.servers import HOST, PROJECT_ROOT
 
 CASES = int(os.environ.get("LOAD_CASES", "1000000"))
 SECONDS = float(os.environ.get("LOAD_SECONDS", "60"))

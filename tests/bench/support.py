@@ -1,7 +1,6 @@
 """What the benchmarks share: percentiles, the open-files limit, checking that a service
-answers, the uvicorn servers they measure (started as production runs them, each logging
-to a file of its own, stopped together), and the database URL and signed-in sessions
-those servers are given."""
+answers, the uvicorn servers they measure (tests/servers.py starts them as production
+runs them), and the signed-in sessions those servers are given."""
 
 from __future__ import annotations
 
@@ -9,18 +8,16 @@ import math
 import os
 import resource
 import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
-HOST = "127.0.0.1"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import HOST, Child, free_port, spawn, wait_for_port
+from tests.servers import stop as stop_children
+
 START_TIMEOUT = 60.0
 # A database connection per request, as the servers should run under uvicorn: Django
 # runs each ASGI request's sync code in a thread of its own, so connections kept for
@@ -55,81 +52,25 @@ def reachable(url: str, default_port: int) -> bool:
         return False
 
 
-def free_port() -> int:
-    """A port nobody listens on now; a race with another program is rare enough, and the
-    start-up check reports it."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def serve(name: str, database_url: str, log_dir: Path, **env: str) -> Server:
+def serve(name: str, database_url: str, log_dir: Path, **env: str) -> Child:
     """A uvicorn server as production runs it, on `database_url`: no in-process sweep
     unless `env` sets SWEEP_INTERVAL, no access log; `env` adds to its environment
-    (REDIS_URL, DB_CONN_MAX_AGE). Logs to a file (a pipe could fill and block it).
-    Returns once the port answers."""
+    (REDIS_URL, DB_CONN_MAX_AGE). Returns once the port answers."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     environment.update(DATABASE_URL=database_url, SWEEP_INTERVAL="0", DEBUG="0", PYTHONUNBUFFERED="1")
     environment.update(env)
-    log = log_dir / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", HOST, "--port", str(port),
-             "--lifespan", "on", "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "2"],
-            cwd=PROJECT_ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(process, port, log)
-    give_up = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < give_up:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{server.tail()}")
-        try:
-            socket.create_connection((HOST, port), timeout=0.5).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{name} did not listen on {port}:\n{server.tail()}")
+    server = spawn(name, [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", HOST, "--port",
+                          str(port), "--lifespan", "on", "--log-level", "warning", "--no-access-log",
+                          "--timeout-graceful-shutdown", "2"], environment, log_dir)
+    server.port = port
+    wait_for_port(server, port, START_TIMEOUT)
+    return server
 
 
-def stop(servers: list[Server]) -> None:
+def stop(servers: list[Child]) -> None:
     """Ask all to stop at once, then wait for each, killing any that takes too long."""
-    for server in servers:
-        if server.process.poll() is None:
-            server.process.terminate()
-    for server in servers:
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
-def child_database_url() -> str:
-    """The database this process is connected to (a benchmark's test database) as a
-    DATABASE_URL for the servers."""
-    from django.db import connection
-
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(s['NAME']).resolve()}"
-    auth = quote(s["USER"] or "", safe="")
-    if s["PASSWORD"]:
-        auth += ":" + quote(s["PASSWORD"], safe="")
-    port = f":{s['PORT']}" if s["PORT"] else ""
-    return f"postgres://{auth}{'@' if auth else ''}{s['HOST'] or 'localhost'}{port}/{quote(s['NAME'])}"
+    stop_children(servers, show_logs=False)
 
 
 def session_for(user: Any) -> str:

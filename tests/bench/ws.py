@@ -37,18 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from tests.bench.support import (
-    CONN_MAX_AGE,
-    HOST,
-    PROJECT_ROOT,
-    child_database_url,
-    percentile,
-    raise_open_files,
-    reachable,
-    serve,
-    stop,
-    test_database,
-)
+from tests.bench.support import CONN_MAX_AGE, percentile, raise_open_files, reachable, serve, stop, test_database
+from tests.servers import HOST, PROJECT_ROOT, child_database_url
 
 TARGET = int(os.environ.get("WS_TARGET", "5000"))
 STEP = int(os.environ.get("WS_STEP", "250"))

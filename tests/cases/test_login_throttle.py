@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from cases.login_throttle import failure_key, record_failure, throttled
 from cases.models import LoginFailure
-from tests.system.test_embedded_server import PROJECT_ROOT, child_env
+from tests.servers import PROJECT_ROOT, child_env
 from tests.workflow.test_concurrency import THREADS, race
 
 # Real commits for the tests that another process or other threads must see; the

@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.browser import ACCOUNTS, CHROMIUM, LOGIN_PATH, SCREENSHOTS
 from tests.e2e.harness import TIMEOUT_MS, Pages, Server, manage
-from tests.system.test_embedded_server import HOST, free_port, serve, stop, wait_for_port
+from tests.servers import HOST, free_port, serve, stop, wait_for_port
 
 IN_CI = os.environ.get("CI") == "true"
 # Enough for every stage and a queue longer than a page, in a fifth of the time the

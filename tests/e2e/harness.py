@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.browser import shot
-from tests.system.test_embedded_server import PROJECT_ROOT, Child
+from tests.servers import PROJECT_ROOT, Child
 
 # Milliseconds any Playwright action or expectation waits before failing. Pages answer
 # in well under a second; this leaves room for a loaded CI machine and a password hash.

@@ -32,7 +32,7 @@ import pytest
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
-from tests.system.test_embedded_server import HOST, free_port
+from tests.servers import HOST, free_port
 
 # Seconds a private server is given to start or stop; initdb and a first start take a
 # few seconds on a loaded CI machine.

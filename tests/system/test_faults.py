@@ -44,20 +44,9 @@ from notifications.consumers import SYNC_MIN_SECONDS
 from notifications.models import Notification
 from notifications.services import PUSH_TIMEOUT, notify
 from tests.conftest import build_cast, local, report
+from tests.servers import HOST, PROJECT_ROOT, alerts_url, child_env, free_port, serve, spawn, stop, wait_for_port
 from tests.system.faults_support import AlertClient, PrivateCluster, PrivateRedis, port_open, request, wait_until
-from tests.system.test_embedded_server import (
-    HOST,
-    PROJECT_ROOT,
-    accepted_case,
-    alerts_url,
-    bring_overdue_step_near,
-    child_env,
-    free_port,
-    serve,
-    spawn,
-    stop,
-    wait_for_port,
-)
+from tests.system.test_embedded_server import accepted_case, bring_overdue_step_near
 from workflow.models import Deadline
 
 # The servers and sweepers are other processes: they see only what the test has

@@ -32,18 +32,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from cases.models import CaseEvent
 from notifications.models import Notification
 from tests.conftest import build_cast
-from tests.system.test_embedded_server import (
-    Child,
-    accepted_case,
-    alerts_url,
-    bring_overdue_step_near,
-    child_env,
-    free_port,
-    serve,
-    spawn,
-    stop,
-    wait_for_port,
-)
+from tests.servers import Child, alerts_url, child_env, free_port, serve, spawn, stop, wait_for_port
+from tests.system.test_embedded_server import accepted_case, bring_overdue_step_near
 from workflow.models import Deadline
 
 # The servers and sweepers are other processes: they see only committed data. The
