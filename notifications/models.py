@@ -20,6 +20,9 @@ class Notification(models.Model):
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
     case = models.ForeignKey("cases.Case", models.CASCADE, null=True, blank=True, related_name="+")
     deadline = models.ForeignKey("workflow.Deadline", models.CASCADE, null=True, blank=True, related_name="+")
+    # A village's screening return clock, for its yellow and red cards.
+    return_deadline = models.ForeignKey("workflow.ReturnDeadline", models.CASCADE, null=True, blank=True,
+                                        related_name="+")
     text = models.TextField(_("text"))
     created_at = models.DateTimeField(_("created at"))
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
@@ -39,7 +42,12 @@ class Notification(models.Model):
                 fields=["deadline", "kind", "user"],
                 condition=models.Q(deadline__isnull=False),
                 name="notification_once_per_step",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["return_deadline", "kind", "user"],
+                condition=models.Q(return_deadline__isnull=False),
+                name="notification_once_per_return_step",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -137,38 +137,64 @@ LADDER = (
 )
 
 
+class Clock(models.Model):
+    """What every clock has — a case's deadline or a village's return — and the one
+    ladder the sweep takes each through: yellow card at the warning time, red card at the
+    due time, then escalation where the kind has one. Each step is marked once; cards are
+    read from the clock itself (workflow.counts.card)."""
+
+    # (step, the clock's time it comes at, the field that records it was taken)
+    LADDER: tuple[tuple[str, str, str], ...] = LADDER
+
+    rule = models.ForeignKey(DeadlineRule, models.PROTECT, related_name="+", verbose_name=_("rule"))
+    # Copied from the rule when opened: a later edit of the rule does not move clocks
+    # already running, and the basis shown is the one the clock was opened under.
+    legal_basis = models.CharField(_("legal basis"), max_length=200, blank=True)
+    due_at = models.DateTimeField(_("due at"))
+    warn_at = models.DateTimeField(_("warning at"))
+    provisional = models.BooleanField(
+        _("provisional"), default=False, help_text=_("Computed on plain weekends: the year's holidays are not entered.")
+    )
+    met_at = models.DateTimeField(_("met at"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("overdue at"), null=True, blank=True)
+    # When the sweep should look at this clock next: the time of its first step not yet
+    # taken, or later when a warning waits for office hours; empty once nothing is left
+    # to do or while paused. Stored so the sweep reads an index, not every clock.
+    next_action_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def pending_step(self) -> tuple[str, datetime] | None:
+        """The first step of the ladder not yet taken, and when it comes."""
+        if self.met_at is not None or getattr(self, "paused_at", None) is not None:
+            return None
+        for step, time_field, mark_field in self.LADDER:
+            if getattr(self, mark_field) is None:
+                return step, getattr(self, time_field)
+        return None
+
+
 class DeadlineQuerySet(models.QuerySet):
     def open(self) -> DeadlineQuerySet:
         return self.filter(met_at__isnull=True)
 
 
-class Deadline(models.Model):
+class Deadline(Clock):
+    """One duty on a case with its clock, opened from a rule when the case enters a stage
+    (workflow.deadlines)."""
+
     case = models.ForeignKey(Case, models.CASCADE, related_name="deadlines")
     kind = models.CharField(_("deadline"), max_length=32, choices=DeadlineKind.choices)
-    rule = models.ForeignKey(DeadlineRule, models.PROTECT, related_name="+", verbose_name=_("rule"))
-    # Copied from the rule when opened: a later edit of the rule does not move clocks
-    # already running, and the basis shown is the one the clock was opened under.
     duration = models.PositiveIntegerField(_("duration"))
     unit = models.CharField(_("unit"), max_length=16, choices=TimeUnit.choices)
-    legal_basis = models.CharField(_("legal basis"), max_length=200, blank=True)
     started_at = models.DateTimeField(_("started at"))
-    due_at = models.DateTimeField(_("due at"))
-    warn_at = models.DateTimeField(_("warning at"))
     escalate_at = models.DateTimeField(_("escalation at"))
-    provisional = models.BooleanField(
-        _("provisional"), default=False, help_text=_("Computed on plain weekends: the year's holidays are not entered.")
-    )
     paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
     excluded = models.PositiveIntegerField(_("excluded time (same unit)"), default=0)
     extended_by = models.PositiveIntegerField(_("extended by (same unit)"), default=0)
-    met_at = models.DateTimeField(_("met at"), null=True, blank=True)
-    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
-    breached_at = models.DateTimeField(_("overdue at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
-    # When the sweep should look at this deadline next: the time of its first step not
-    # yet taken, or later when a warning waits for office hours; empty once nothing is
-    # left to do or while paused. Stored so the sweep reads an index, not every clock.
-    next_action_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = DeadlineQuerySet.as_manager()
 
@@ -190,15 +216,6 @@ class Deadline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.due_at:%Y-%m-%d %H:%M}"
-
-    def pending_step(self) -> tuple[str, datetime] | None:
-        """The first step of the ladder not yet taken, and when it comes."""
-        if self.met_at is not None or self.paused_at is not None:
-            return None
-        for step, time_field, mark_field in LADDER:
-            if getattr(self, mark_field) is None:
-                return step, getattr(self, time_field)
-        return None
 
 
 
@@ -248,25 +265,20 @@ class SupervisionOrder(models.Model):
         return f"{self.case_id} {self.issued_at:%Y-%m-%d}"
 
 
-class ReturnDeadline(models.Model):
+class ReturnDeadline(Clock):
     """The clock of one village's screening return for one month: opened from the
     rule of kind screening_return (days after the month's end), met when the return is
-    filed, and swept like a case's deadline: yellow card, then red card."""
+    filed, and swept like a case's deadline: yellow card, then red card; a return is not
+    escalated."""
+
+    LADDER = LADDER[:2]
 
     village = models.ForeignKey(OrgUnit, models.CASCADE, related_name="return_deadlines", verbose_name=_("village"))
     month = models.DateField(_("month"))
-    rule = models.ForeignKey(DeadlineRule, models.PROTECT, related_name="+", verbose_name=_("rule"))
-    legal_basis = models.CharField(_("legal basis"), max_length=200, blank=True)
-    due_at = models.DateTimeField(_("due at"))
-    warn_at = models.DateTimeField(_("warning at"))
     # After this a return for the month is refused: the month is settled for the
     # meeting, the ledgers and the assessment.
     closes_at = models.DateTimeField(_("closes at"))
-    provisional = models.BooleanField(_("provisional"), default=False)
     met_at = models.DateTimeField(_("filed at"), null=True, blank=True)
-    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
-    breached_at = models.DateTimeField(_("overdue at"), null=True, blank=True)
-    next_action_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("screening return deadline")

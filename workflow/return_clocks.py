@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,14 +25,11 @@ from django.utils.translation import gettext as _
 from cases.models import Membership, OrgUnit, Role, ScreeningReturn
 from cases.periods import local_midnight, month_period, next_month, parse_month
 from notifications.models import Notification
-from notifications.services import send
 
 from . import deadlines
 from .calendar import END_OF_DAY, get_calendar
 from .models import DeadlineKind, DeadlineRule, ReturnDeadline, Step
 
-# (step, the clock's time it comes at, the field that records it was taken)
-RETURN_LADDER = ((Step.WARNING, "warn_at", "warned_at"), (Step.OVERDUE, "due_at", "breached_at"))
 LEVELS = {Step.WARNING: Notification.Level.WARNING, Step.OVERDUE: Notification.Level.OVERDUE}
 
 
@@ -98,51 +94,21 @@ def open_due_returns(now: datetime) -> int:
 
 
 # ---------------------------------------------------------------------------------------
-# The sweep of return clocks (called by workflow.sweep.sweep after the case deadlines).
+# What the sweep (workflow.sweep, one loop over every kind of clock) needs of returns.
 
 
-def sweep_returns(now: datetime, *, batch: int, report: Any) -> None:
-    open_due_returns(now)
-    while _sweep_return_batch(now, batch, report) == batch:
-        pass
+def work_queue(now: datetime, batch: int) -> Any:
+    """The return clocks whose next step has come, claimed as the case deadlines are: a
+    second sweeper skips these rows, and the marks commit with the notifications."""
+    return (
+        ReturnDeadline.objects.filter(met_at__isnull=True, next_action_at__isnull=False, next_action_at__lte=now)
+        .order_by("next_action_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("village")[:batch]
+    )
 
 
-def _sweep_return_batch(now: datetime, batch: int, report: Any) -> int:
-    from .sweep import next_office_time  # the sweep imports this module
-
-    calendar = get_calendar()
-    with transaction.atomic():
-        # Claimed as the case deadlines are: a second sweeper skips these rows, and the
-        # marks commit with the notifications, so each step reaches each person once.
-        due = list(
-            ReturnDeadline.objects.filter(met_at__isnull=True, next_action_at__isnull=False, next_action_at__lte=now)
-            .order_by("next_action_at")
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("village")[:batch]
-        )
-        if not due:
-            return 0
-        taken: list[tuple[ReturnDeadline, str]] = []
-        for clock in due:
-            passed = [(step, mark) for step, when, mark in RETURN_LADDER
-                      if getattr(clock, mark) is None and getattr(clock, when) <= now]
-            if [s for s, _ in passed] == [Step.WARNING]:
-                opening = next_office_time(now, calendar)
-                if opening > now:  # a yellow card waits for office hours
-                    ReturnDeadline.objects.filter(pk=clock.pk).update(next_action_at=opening)
-                    report.deferred += 1
-                    continue
-            marks = {mark: now for _, mark in passed}
-            following = None if clock.breached_at is not None or "breached_at" in marks else clock.due_at
-            ReturnDeadline.objects.filter(pk=clock.pk).update(next_action_at=following, **marks)
-            if passed:
-                taken.append((clock, passed[-1][0]))
-                report.returns[passed[-1][0]] += 1
-        report.return_notifications += len(send(_return_notifications(taken, now)))
-    return len(due)
-
-
-def _return_notifications(taken: list[tuple[ReturnDeadline, str]], now: datetime) -> list[Notification]:
+def notifications(taken: list[tuple[ReturnDeadline, str]], now: datetime) -> list[Notification]:
     """The village's reporters and its township's officers, one row each."""
     villages = {c.village_id for c, _ in taken}
     townships = {c.village.parent_id for c, _ in taken}
@@ -164,6 +130,6 @@ def _return_notifications(taken: list[tuple[ReturnDeadline, str]], now: datetime
             text = _("Red card: the screening return of %(village)s for %(month)s was due %(due)s and has not "
                      "been filed.") % params
         users = members[clock.village_id] | members[clock.village.parent_id]
-        out += [Notification(user_id=u, kind=f"return_{step}", level=LEVELS[step], text=text, created_at=now)
-                for u in sorted(users)]
+        out += [Notification(user_id=u, kind=f"return_{step}", level=LEVELS[step], text=text, created_at=now,
+                             return_deadline=clock) for u in sorted(users)]
     return out

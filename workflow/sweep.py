@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -29,10 +30,10 @@ from cases.models import Case, CaseEvent, Membership, Role
 from notifications.models import Notification
 from notifications.services import send
 
+from . import return_clocks
 from .calendar import WorkingCalendar, get_calendar
-from .models import LADDER, Deadline, DeadlineKind, Step
+from .models import Clock, Deadline, DeadlineKind, ReturnDeadline, Step
 from .permissions import told_ids
-from .return_clocks import sweep_returns
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +85,36 @@ def next_office_time(moment: datetime, calendar: WorkingCalendar) -> datetime:
     return datetime.combine(calendar.next_working_day(day), opens, tzinfo=tz)
 
 
+@dataclass(frozen=True)
+class ClockKind:
+    """A kind of clock the sweep takes through the one ladder (Clock.LADDER): how its
+    due work is claimed, which warnings go out at any hour, what the steps write besides
+    their marks, who hears of them, and where the report counts them."""
+
+    model: type[Clock]
+    claim: Callable[[datetime, int], Any]
+    urgent: Callable[[Any], bool]
+    notices: Callable[[list[tuple[Any, str]], datetime], list[Notification]]
+    steps: str
+    notifications: str
+    recorded: Callable[[list[tuple[Any, str]], datetime], None] = lambda taken, now: None
+    prepare: Callable[[datetime], Any] = lambda now: None
+
+
 def sweep(now: datetime | None = None, *, batch: int = BATCH) -> SweepReport:
-    """Take every step that has come by `now`; return what was done."""
+    """Take every step that has come by `now` on every kind of clock; return what was done."""
     now = now or timezone.now()
     report = SweepReport()
     with translation.override(settings.LANGUAGE_CODE):
-        while _sweep_batch(now, batch, report) == batch:
-            pass
-        sweep_returns(now, batch=batch, report=report)
+        for kind in CLOCK_KINDS:
+            kind.prepare(now)
+            while _sweep_batch(kind, now, batch, report) == batch:
+                pass
     return report
 
 
 def work_queue(now: datetime, batch: int) -> Any:
-    """The deadlines whose next step has come, oldest first, claimed so that a second
+    """The case deadlines whose next step has come, oldest first, claimed so that a second
     sweeper skips them rather than waits; it reads the partial index deadline_sweep_queue.
 
     The case rows are claimed with them: the batch's audit events are chained under the
@@ -111,56 +129,63 @@ def work_queue(now: datetime, batch: int) -> Any:
     )
 
 
-def _sweep_batch(now: datetime, batch: int, report: SweepReport) -> int:
+def _sweep_batch(kind: ClockKind, now: datetime, batch: int, report: SweepReport) -> int:
     calendar = get_calendar()
     with transaction.atomic():
-        due = list(work_queue(now, batch))
+        due = list(kind.claim(now, batch))
         if not due:
             return 0
-        taken: list[tuple[Deadline, str]] = []
-        # Deadlines that get the same marks and the same next time share one UPDATE: a
-        # few statements per batch, where a row-by-row bulk_update builds one huge one.
+        taken: list[tuple[Any, str]] = []
+        # Clocks that get the same marks and the same next time share one UPDATE: a few
+        # statements per batch, where a row-by-row bulk_update builds one huge one.
         writes: dict[tuple[tuple[str, ...], Any], list[int]] = defaultdict(list)
-        for deadline in due:
-            step, marks, following = _advance(deadline, now, calendar)
-            writes[(marks, following)].append(deadline.pk)
+        for clock in due:
+            step, marks, following = _advance(clock, now, calendar, urgent=kind.urgent(clock))
+            writes[(marks, following)].append(clock.pk)
             if step is None:
                 report.deferred += bool(not marks and isinstance(following, datetime))
             else:
-                taken.append((deadline, step))
-                report.steps[step] += 1
+                taken.append((clock, step))
+                getattr(report, kind.steps)[step] += 1
         for (marks, following), ids in writes.items():
-            Deadline.objects.filter(pk__in=ids).update(
+            kind.model.objects.filter(pk__in=ids).update(
                 next_action_at=F(following) if isinstance(following, str) else following,
                 **{mark: now for mark in marks},
             )
-        CaseEvent.objects.bulk_create(
-            CaseEvent(
-                case_id=d.case_id, kind=f"deadline_{step}", from_stage=d.case.stage, to_stage=d.case.stage,
-                actor=None, at=now, data={"deadline": d.pk, "kind": d.kind, "due_at": d.due_at.isoformat()},
-            )
-            for d, step in taken
-        )
-        report.notifications += len(send(_notifications(taken, now)))
+        kind.recorded(taken, now)
+        setattr(report, kind.notifications,
+                getattr(report, kind.notifications) + len(send(kind.notices(taken, now))))
     return len(due)
 
 
-def _advance(deadline: Deadline, now: datetime, calendar: WorkingCalendar) -> tuple[str | None, tuple[str, ...], Any]:
+def _advance(clock: Clock, now: datetime, calendar: WorkingCalendar, *,
+             urgent: bool) -> tuple[str | None, tuple[str, ...], Any]:
     """Which steps have come: (the highest, the one people hear of; the fields that mark
     them taken; when to look next — the time field of the first step left, a moment, or
     None). A warning alone that comes outside office hours waits for the next working
-    morning, unless the case is of major risk."""
-    passed = [(step, mark) for step, when, mark in LADDER
-              if getattr(deadline, mark) is None and getattr(deadline, when) <= now]
-    if passed and [s for s, _ in passed] == [Step.WARNING] and deadline.case.risk != Case.Risk.MAJOR:
+    morning, unless it is urgent (a case of major risk)."""
+    passed = [(step, mark) for step, when, mark in clock.LADDER
+              if getattr(clock, mark) is None and getattr(clock, when) <= now]
+    if passed and [s for s, _ in passed] == [Step.WARNING] and not urgent:
         opening = next_office_time(now, calendar)
         if opening > now:
             return None, (), opening
     marks = tuple(mark for _, mark in passed)
     for mark in marks:
-        setattr(deadline, mark, now)
-    following = next((when for _, when, mark in LADDER if getattr(deadline, mark) is None), None)
+        setattr(clock, mark, now)
+    following = next((when for _, when, mark in clock.LADDER if getattr(clock, mark) is None), None)
     return (passed[-1][0] if passed else None), marks, following
+
+
+def _record_steps(taken: list[tuple[Deadline, str]], now: datetime) -> None:
+    """Each step on a case's deadline is an event in the case's audit trail."""
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case_id=d.case_id, kind=f"deadline_{step}", from_stage=d.case.stage, to_stage=d.case.stage,
+            actor=None, at=now, data={"deadline": d.pk, "kind": d.kind, "due_at": d.due_at.isoformat()},
+        )
+        for d, step in taken
+    )
 
 
 def _notifications(taken: list[tuple[Deadline, str]], now: datetime) -> list[Notification]:
@@ -239,3 +264,12 @@ def _sweep_in_worker() -> SweepReport:
         return sweep()
     finally:
         close_old_connections()
+
+
+CLOCK_KINDS = (
+    ClockKind(Deadline, work_queue, urgent=lambda d: d.case.risk == Case.Risk.MAJOR, notices=_notifications,
+              steps="steps", notifications="notifications", recorded=_record_steps),
+    ClockKind(ReturnDeadline, return_clocks.work_queue, urgent=lambda clock: False,
+              notices=return_clocks.notifications, steps="returns", notifications="return_notifications",
+              prepare=return_clocks.open_due_returns),
+)

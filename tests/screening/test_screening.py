@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import translation
 
 from cases.models import Case, CaseEvent, ScreeningItem, ScreeningReturn
@@ -23,6 +24,7 @@ from tests.conftest import DISPUTE, PARTIES, PETITION, local, report
 from workflow import counts
 from workflow.errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted
 from workflow.models import ReturnDeadline
+from workflow.return_clocks import return_clock
 from workflow.sweep import sweep
 
 pytestmark = pytest.mark.django_db
@@ -281,3 +283,16 @@ def test_a_suspect_is_decided_once_and_with_a_reason(cast, hand_built_march):
     with pytest.raises(ConditionUnmet, match="decided already"):
         decide_suspect(hand_built_march["B"], actor=cast.sam, confirm=False, reason="改判。")
     assert CaseEvent.objects.filter(kind__startswith="concealment").count() == 1
+
+
+def test_a_return_clocks_card_reaches_each_person_once_by_the_databases_own_rule(cast):
+    clock = return_clock(cast.xiling, date(2026, 3, 1))
+    clock.save()
+    sweep(local(2026, 4, 28, 9))  # past the due time of 27 April: the red card
+    sent = Notification.objects.get(return_deadline=clock, user=cast.olga)
+    assert (sent.kind, sent.level) == ("return_overdue", "overdue")
+    # A second sweeper that got past its claim could not send it again: the database says no.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(user=cast.olga, kind=sent.kind, level=sent.level, text="再次", created_at=sent.created_at,
+                                    return_deadline=clock)
+    assert Notification.objects.filter(return_deadline=clock, user=cast.olga).count() == 1
