@@ -125,6 +125,10 @@ class CaseCreateSerializer(serializers.Serializer):
     is_group = serializers.BooleanField(required=False)
     is_legacy = serializers.BooleanField(required=False)
     is_repeat = serializers.BooleanField(required=False)
+    repeats_seen = serializers.BooleanField(
+        required=False, default=False,
+        help_text="true once the client has shown the cases a 400 named under errors.repeats_seen: a party of "
+                  "this case is a party of another open or recent case (重复信访).")
     parties = PartyInputSerializer(many=True)
 
 

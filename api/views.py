@@ -174,7 +174,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         shape = s.CaseCreateSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         data = {k: v for k, v in request.data.items() if k != "parties"}
-        case = services.report_case(actor=request.user, data=data, parties=list(shape.initial_data["parties"]))
+        case = services.report_case(actor=request.user, data=data, parties=list(shape.initial_data["parties"]),
+                                    repeats_seen=shape.validated_data.get("repeats_seen", False))
         return self.detail_response(case, status.HTTP_201_CREATED)
 
     @extend_schema(

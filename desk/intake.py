@@ -4,26 +4,20 @@ Before saving, cases already open or recent for the same party ID number are sho
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.forms import IntakeForm, PartyForm
-from cases.models import Case, OrgUnit, Party
+from cases.models import OrgUnit
 from workflow import services
 from workflow.errors import InvalidData, NotPermitted
-from workflow.permissions import reporting_units, visible_to
-
-# A case closed within this many days still counts as recent for the repeat check.
-RECENT_DAYS = 365
+from workflow.permissions import reporting_units
 
 PartyFormSet = forms.formset_factory(PartyForm, extra=0, min_num=1, validate_min=True, max_num=30, validate_max=True)
 
@@ -56,20 +50,6 @@ def party_formset(data: Any = None) -> Any:
     return formset
 
 
-def possible_repeats(user: Any, id_numbers: list[str]) -> Any:
-    """Cases this user may see with a party of the same ID number, open or closed lately."""
-    if not id_numbers:
-        return Case.objects.none()
-    since = timezone.now() - timedelta(days=RECENT_DAYS)
-    return (
-        visible_to(user)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=since))
-        .filter(pk__in=Party.objects.filter(id_number__in=id_numbers).values("case_id"))
-        .select_related("village", "responsible_unit")
-        .order_by("-reported_at")[:20]
-    )
-
-
 @login_required
 def intake(request: HttpRequest) -> HttpResponse:
     if not reporting_units(request.user).exists():
@@ -80,7 +60,7 @@ def intake(request: HttpRequest) -> HttpResponse:
     repeats: Any = []
     if request.method == "POST" and form.is_valid() and parties.is_valid():
         ids = [p.cleaned_data["id_number"] for p in parties if p.cleaned_data.get("id_number")]
-        repeats = list(possible_repeats(request.user, ids))
+        repeats = list(services.possible_repeats(request.user, ids)[:20])
         if not repeats or request.POST.get("repeats_seen") == "1":
             try:
                 case = services.report_case(
@@ -88,6 +68,8 @@ def intake(request: HttpRequest) -> HttpResponse:
                     data=request.POST,
                     parties=[{k: v for k, v in p.cleaned_data.items() if k != "DELETE"} for p in parties
                              if p.cleaned_data],
+                    # Shown above the form and confirmed, or none found.
+                    repeats_seen=True,
                 )
             except InvalidData as problem:
                 for field, errors in problem.errors.items():

@@ -380,8 +380,9 @@ def import_ledger(source: str | IO[bytes], *, unit: OrgUnit | None = None, actor
     with transaction.atomic():
         for done, row in enumerate(parsed, start=1):
             try:
+                # A ledger records what happened: its repeats were registered then.
                 case = services.report_case(actor=actor, data=row.data, parties=row.parties,
-                                            at=moment(row.reported, "report"))
+                                            at=moment(row.reported, "report"), repeats_seen=True)
                 # The system takes the recorded steps: the ledger says they were taken,
                 # not by whom in this system.
                 if row.closure in (Case.Closure.REJECTED, Case.Closure.WITHDRAWN):

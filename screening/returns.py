@@ -154,8 +154,6 @@ def _linked_cases(items: list[dict[str, Any]], village: OrgUnit,
 
 def _register_found(items: list[dict[str, Any]], village: OrgUnit, actor: Any, at: datetime,
                     errors: dict[str, list[str]], labels: dict[str, str]) -> list[tuple[dict[str, Any], Case]]:
-    from workflow.services import report_case  # services imports deadlines; keep this module light to import
-
     out = []
     for i, item in enumerate(items, start=1):
         if "report" not in item:
@@ -163,8 +161,9 @@ def _register_found(items: list[dict[str, Any]], village: OrgUnit, actor: Any, a
         new = item["report"] or {}
         data = {**(new.get("data") or {}), "village": village.pk, "source": Source.SCREENING}
         try:
-            case = report_case(actor=actor, data=data, parties=new.get("parties") or [],
-                               at=item.get("found_at") or at)
+            # The village signs the whole return: what it found is registered as it is.
+            case = services.report_case(actor=actor, data=data, parties=new.get("parties") or [],
+                                        at=item.get("found_at") or at, repeats_seen=True)
         except InvalidData as error:
             for key, messages in error.errors.items():
                 errors[f"items[{i}].{key}"] = messages

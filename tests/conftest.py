@@ -144,6 +144,8 @@ def report(cast: Cast, *, actor: Any = None, at: datetime | None = None, **overr
         data=data,
         parties=PARTIES,
         at=at or local(2026, 3, 2, 9, 0),
+        # The cast's cases share their parties: repeats are the subject of their own tests.
+        repeats_seen=True,
     )
 
 

@@ -9,12 +9,13 @@ the notifications; the push to browsers runs after commit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.files import File
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,7 @@ from . import deadlines
 from .errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted, UnknownOperation, WrongStage
 from .flow import CaseFlow, operations
 from .fsm import Transition
-from .permissions import VIEW, can_report, grants_for, told
+from .permissions import VIEW, can_report, grants_for, told, visible_to
 
 
 def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] | None = None,
@@ -137,10 +138,34 @@ def available_operations(case: Case, user: Any) -> list[Transition]:
     return CaseFlow.stage.get_available_transitions(flow, case.stage, user)
 
 
+# A case closed within this many days still counts as recent for the repeat check.
+RECENT_DAYS = 365
+
+
+def possible_repeats(actor: Any, id_numbers: list[str], at: datetime | None = None) -> Any:
+    """Cases `actor` may see with a party of one of these ID numbers, open or closed
+    within RECENT_DAYS: what to look at before registering a repeat petition (重复信访)."""
+    if not id_numbers:
+        return Case.objects.none()
+    since = (at or timezone.now()) - timedelta(days=RECENT_DAYS)
+    return (
+        visible_to(actor)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=since))
+        .filter(pk__in=Party.objects.filter(id_number__in=id_numbers).values("case_id"))
+        .select_related("village", "responsible_unit")
+        .order_by("-reported_at")
+    )
+
+
 def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any]],
-                at: datetime | None = None) -> Case:
+                at: datetime | None = None, repeats_seen: bool = False) -> Case:
     """Register a new case (登记) in stage reported, with its parties, number, audit
-    event and first deadlines. Raises InvalidData or NotPermitted; nothing is saved then."""
+    event and first deadlines. Raises InvalidData or NotPermitted; nothing is saved then.
+
+    A party who is a party of another case the actor can see, open or recent, may be
+    bringing the same matter again (重复信访): the registration is refused, naming those
+    cases, until the actor says they have looked (`repeats_seen`) — on the intake page
+    and through the API alike."""
     at = at or timezone.now()
     form = IntakeForm(data)
     party_forms = [PartyForm(p) for p in parties]
@@ -162,6 +187,15 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
     case: Case = form.save(commit=False)
     if not can_report(actor, case):
         raise NotPermitted(_("Register"), _("You may not register cases for this village or unit."))
+    if not repeats_seen:
+        ids = sorted({f.cleaned_data["id_number"] for f in party_forms if f.cleaned_data.get("id_number")})
+        numbers = list(possible_repeats(actor, ids, at).values_list("number", flat=True)[:10])
+        if numbers:
+            raise InvalidData(
+                {"repeats_seen": [_("A party of this case is a party of %(numbers)s, open or closed within a "
+                                    "year: check whether this is a repeat petition (重复信访), then confirm.")
+                                  % {"numbers": "、".join(numbers)}]},
+                {"repeats_seen": _("repeats checked")})
     with transaction.atomic():
         case.registered_unit = case.responsible_unit
         case.year = timezone.localtime(at).year

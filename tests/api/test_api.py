@@ -728,7 +728,8 @@ def test_each_unit_offered_is_accepted_when_reporting(cast):
         for unit in client.get(f"{API}/units/").json():
             target = {"village": unit["id"]} if unit["level"] == "village" else {"village": None,
                                                                                  "responsible_unit": unit["id"]}
-            response = client.post(f"{API}/cases/", {**DISPUTE, **target, "parties": PARTIES}, format="json")
+            response = client.post(f"{API}/cases/", {**DISPUTE, **target, "parties": PARTIES,
+                                                             "repeats_seen": True}, format="json")
             assert response.status_code == 201, (username, unit, response.content)
 
 

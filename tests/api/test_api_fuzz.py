@@ -125,7 +125,7 @@ def seed(cast: Cast) -> dict[str, Any]:
         "reply_supervision": {"order": order, "reply": "已约谈双方。"},
         "close_supervision": {"order": order},
     })
-    create = {**DISPUTE, "village": cast.dongwan.pk, "parties": PARTIES}
+    create = {**DISPUTE, "village": cast.dongwan.pk, "parties": PARTIES, "repeats_seen": True}
     return {"cases": [c.pk for c in cases], "notifications": [n.pk for n in notes], "bodies": bodies,
             "create": create, "townwide": townwide.pk}
 

@@ -64,15 +64,15 @@ def build_cases(cast: Cast) -> dict[str, Case]:
                         data={**accept, "lead_department": cast.police.pk})
     nanshan = report(cast, actor=cast.nina, village=cast.nanshan.pk, title="南山村劳资纠纷")
     county = services.report_case(
-        actor=cast.cora, at=local(2026, 3, 2, 10), parties=PARTIES,
+        actor=cast.cora, at=local(2026, 3, 2, 10), parties=PARTIES, repeats_seen=True,
         data={**PETITION, "village": "", "responsible_unit": cast.county.pk, "title": "县级信访"})
     accusation = {**PETITION, "petition_type": "accusation", "title": "检举控告", "source": "letter"}
     accuses_township = services.report_case(
-        actor=cast.cora, at=local(2026, 3, 2, 11), parties=PARTIES,
+        actor=cast.cora, at=local(2026, 3, 2, 11), parties=PARTIES, repeats_seen=True,
         data={**accusation, "village": cast.dongwan.pk, "responsible_unit": cast.county.pk,
               "accused_unit": cast.liulin.pk})
     accuses_police = services.report_case(
-        actor=cast.olga, at=local(2026, 3, 2, 12), parties=PARTIES,
+        actor=cast.olga, at=local(2026, 3, 2, 12), parties=PARTIES, repeats_seen=True,
         data={**accusation, "village": cast.xiling.pk, "responsible_unit": cast.liulin.pk,
               "accused_unit": cast.police.pk})
     return {"dongwan": dongwan, "xiling_police": Case.objects.get(pk=xiling.pk), "nanshan": nanshan,

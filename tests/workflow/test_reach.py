@@ -161,3 +161,25 @@ def _visible(user: Any) -> Any:
     from workflow.permissions import visible_to
 
     return visible_to(user).values("pk")
+
+
+# Repeat petitions (重复信访): checked by the service, for the page and the API alike.
+
+def test_a_party_of_a_case_in_reach_is_named_before_a_repeat_is_registered(cast: Any) -> None:
+    first = report(cast, at=local(2026, 3, 2, 9))
+    hidden = report(cast, actor=cast.nina, village=cast.nanshan.pk, at=local(2026, 3, 2, 9))
+    client = api(cast.alice)
+    payload = {**DISPUTE, "village": cast.dongwan.pk, "parties": PARTIES}
+    refused = client.post("/api/v1/cases/", payload, format="json")
+    assert refused.status_code == 400, refused.content
+    message = refused.json()["errors"]["repeats_seen"][0]
+    # alice sees 东湾村's case, not 南山村's: only hers is named.
+    assert first.number in message and hidden.number not in message
+    assert Case.objects.count() == 2
+    accepted = client.post("/api/v1/cases/", {**payload, "repeats_seen": True}, format="json")
+    assert accepted.status_code == 201, accepted.content
+    assert Case.objects.count() == 3
+    # The service itself refuses, whoever calls it without looking.
+    with pytest.raises(InvalidData) as refusal:
+        services.report_case(actor=cast.olga, parties=PARTIES, data={**DISPUTE, "village": cast.xiling.pk})
+    assert "repeats_seen" in refusal.value.errors

@@ -56,10 +56,11 @@ def county() -> dict[int, Case]:
     township, police = OrgUnit.objects.get(code="QY-LL"), OrgUnit.objects.get(name="柳林派出所")
     accusation = {"kind": "petition", "petition_type": "accusation", "summary": "检举材料。", "category": "other",
                   "source": "letter"}
-    against_township = services.report_case(actor=User.objects.get(username="wg_dongwan"), parties=PARTIES, data={
+    against_township = services.report_case(actor=User.objects.get(username="wg_dongwan"), parties=PARTIES,
+                                            repeats_seen=True, data={
         **accusation, "title": "检举镇干部收受好处", "village": OrgUnit.objects.get(name="东湾村").pk,
         "accused_unit": township.pk, "is_repeat": True})
-    services.report_case(actor=User.objects.get(username="zzb_li"), parties=PARTIES, data={
+    services.report_case(actor=User.objects.get(username="zzb_li"), parties=PARTIES, repeats_seen=True, data={
         **accusation, "title": "检举派出所民警", "village": OrgUnit.objects.get(name="西岭村").pk,
         "accused_unit": police.pk})
     services.transition(against_township, "supervise", actor=User.objects.get(username="xian_ld"),
@@ -172,13 +173,13 @@ def test_every_village_the_intake_page_offers_the_service_registers(county: dict
         form = PageIntakeForm(user=user)
         villages = list(form.fields["village"].queryset)
         for village in villages[:4]:
-            refused = try_service(services.report_case, actor=user, parties=PARTIES, data={
+            refused = try_service(services.report_case, actor=user, parties=PARTIES, repeats_seen=True, data={
                 "kind": "dispute", "title": "试登记", "summary": "试登记。", "category": "neighbours",
                 "source": "screening", "village": village.pk})
             assert refused is None, (user, village, refused)
         others = OrgUnit.objects.filter(level=OrgUnit.Level.VILLAGE).exclude(pk__in=[v.pk for v in villages])
         for village in others[:3]:
-            assert try_service(services.report_case, actor=user, parties=PARTIES, data={
+            assert try_service(services.report_case, actor=user, parties=PARTIES, repeats_seen=True, data={
                 "kind": "dispute", "title": "试登记", "summary": "试登记。", "category": "neighbours",
                 "source": "screening", "village": village.pk}), (user, village)
 

@@ -729,7 +729,8 @@ class Seeder:
                           summary=story.template.summary.format(**story.ctx))
         reporter = self.reporter_for(story)
         try:
-            case = services.report_case(actor=reporter, data=story.data, parties=story.parties, at=times[0])
+            case = services.report_case(actor=reporter, data=story.data, parties=story.parties, at=times[0],
+                                        repeats_seen=True)
         except CaseOperationError as error:
             raise CommandError(f"seed_demo: registering “{story.data['title']}” failed: {error.message}") from error
         state: dict[str, Any] = {"skip_decision": False}
