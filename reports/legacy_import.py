@@ -28,7 +28,6 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -37,7 +36,7 @@ from cases.forms import IntakeForm, PartyForm
 from cases.models import Case, OrgUnit, Party
 from workflow import services
 from workflow.errors import CaseOperationError
-from workflow.permissions import visible_to
+from workflow.permissions import assignable_users, lead_departments, visible_to
 
 from .ledgers import Labels
 
@@ -180,13 +179,6 @@ class Lookups:
         self.villages: dict[str, list[OrgUnit]] = {}
         for village in scope.filter(level=OrgUnit.Level.VILLAGE).select_related("parent"):
             self.villages.setdefault(village.name, []).append(village)
-        above = [] if unit is None else unit.ancestor_ids
-        departments = OrgUnit.objects.filter(level=OrgUnit.Level.DEPARTMENT)
-        if unit is not None:
-            departments = departments.filter(Q(path__startswith=unit.path) | Q(parent_id__in=above))
-        self.departments: dict[str, list[OrgUnit]] = {}
-        for department in departments:
-            self.departments.setdefault(department.name, []).append(department)
 
 
 def flag(value: Any) -> bool:
@@ -199,7 +191,6 @@ def validate(columns: dict[str, int], rows: list[tuple[int, tuple[Any, ...]]], u
     row already registered (the same village, title and registration day) among the cases
     `actor` may see (all, for the system): a case out of their reach is never named."""
     look = Lookups(unit)
-    User = get_user_model()
     errors: list[RowError] = []
     parsed: list[Row] = []
     seen: dict[tuple[Any, ...], int] = {}
@@ -324,15 +315,13 @@ def validate(columns: dict[str, int], rows: list[tuple[int, tuple[Any, ...]]], u
         if order != sorted(order):
             err("登记日期", _("The dates are out of order (registered ≤ accepted ≤ resolved ≤ closed)."))
         if row.accepted is not None and village is not None:
-            row.lead = _one(look.departments.get(text("牵头部门"), []))
+            # The choices the accept form would offer for this case (the rule of reach).
+            handled_by = Case(responsible_unit=village.parent or village, village=village)
+            row.lead = _one(list(lead_departments(handled_by).filter(name=text("牵头部门"))))
             if row.lead is None:
                 err("牵头部门", _("No single department “%(name)s” here.") % {"name": text("牵头部门")})
             name = text("承办人")
-            township = village.parent
-            people_here = User.objects.filter(
-                Q(first_name=name) | Q(username=name), is_active=True,
-            ).filter(Q(memberships__unit__path__startswith=township.path if township else village.path)
-                     | Q(memberships__unit=row.lead)).distinct()
+            people_here = assignable_users(handled_by, row.lead).filter(Q(first_name=name) | Q(username=name))
             row.assignee = _one(list(people_here)) if name else None
             if row.assignee is None:
                 err("承办人", _("No single person “%(name)s” of the township or the lead department.")
