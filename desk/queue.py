@@ -28,7 +28,7 @@ from workflow.errors import CaseOperationError
 from workflow.permissions import may_assign_in_bulk, units_reached, visible_to
 from workflow.queues import Listing, NearestDueFirst, risk_rank
 
-from .responses import back
+from .responses import back, form_id
 
 SORTS = {
     "due": (gettext_lazy("nearest deadline"), [F("next_due_at").asc(nulls_last=True)]),
@@ -122,9 +122,10 @@ class QueueFilter(forms.Form):
         if not text:
             return None
         parts = text.split(",")
-        if len(parts) > 1000 or not all(p.isdigit() and len(p) < 19 for p in parts):
+        ids = [form_id(p) for p in parts]
+        if len(parts) > 1000 or None in ids:
             raise forms.ValidationError(_("A list of case numbers is expected."))
-        return [int(p) for p in parts]
+        return ids
 
     def apply(self, cases: Any) -> Any:
         data = self.cleaned_data
@@ -193,7 +194,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def bulk_assign(request: HttpRequest) -> HttpResponse:
     """Assign many cases to one person: each its own operation through the service, so
     each is checked and recorded alone; what could not be assigned is named."""
-    ids = [int(v) for v in request.POST.getlist("case") if v.isdigit()]
+    ids = [pk for pk in map(form_id, request.POST.getlist("case")) if pk is not None]
     assignee = request.POST.get("assignee", "")
     if not ids or not assignee:
         messages.error(request, _("Choose the cases and the person to assign them to."))

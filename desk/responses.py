@@ -10,6 +10,13 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
+def form_id(text: str | None) -> int | None:
+    """A record's id as a form sends it: ASCII digits only. str.isdigit() also takes "²"
+    and other digits int() refuses, which would end in a server error."""
+    text = text or ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
 def back(request: HttpRequest, default: str, *args: Any) -> HttpResponse:
     """Redirect to the form's `next` when it stays on this site, else to `default`."""
     target = request.POST.get("next", "")

@@ -24,7 +24,7 @@ from workflow.errors import CaseOperationError, InvalidData
 from workflow.permissions import filing_villages, visible_to
 
 from .case_page import operation_form
-from .responses import back
+from .responses import back, form_id
 from .scope import UnitPeriodForm, last_month
 
 # What the meeting may decide on a case, recorded through the transition service.
@@ -68,8 +68,7 @@ def returns(request: HttpRequest) -> HttpResponse:
             forms_by_village[village.pk] = ReturnForm(request.POST if bound else None, user=request.user,
                                                       village=village, month=month, prefix=None)
     if request.method == "POST":
-        form = forms_by_village.get(int(request.POST.get("village") or 0)) if (
-            request.POST.get("village") or "").isdigit() else None
+        form = forms_by_village.get(form_id(request.POST.get("village")))
         if form is None:
             messages.error(request, _("This village's return cannot be filed here."))
         elif form.is_valid():

@@ -560,3 +560,17 @@ def test_the_case_page_shows_the_same_card_in_its_header_and_beside_the_clock(ca
     assert Deadline.objects.get(case=case, met_at__isnull=True).breached_at is None
     html = page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])).content.decode()
     assert html.count('<span class="card red">') == 2  # the header's, and the clock's in the table
+
+
+@pytest.mark.parametrize("digits", ["²", "١٢", "１２"])
+def test_digits_that_are_not_ascii_are_refused_without_a_server_error(cast: Any, client: Any, digits: str) -> None:
+    # "²", Arabic-Indic and full-width digits pass str.isdigit() but are no case number.
+    case = report(cast)
+    client.force_login(cast.olga)
+    listed = client.get(reverse("desk:queue:index"), {"ids": digits, "stage": "all"})
+    assert listed.status_code == 200 and case.number not in listed.content.decode()
+    assigned = client.post(reverse("desk:queue:assign"), {"case": digits, "assignee": cast.mia.pk})
+    assert assigned.status_code == 302
+    assert Case.objects.get(pk=case.pk).assignee is None
+    filed = client.post(reverse("desk:returns:index"), {"village": digits, "signed_off_by": "王村长"})
+    assert filed.status_code in (200, 302)
