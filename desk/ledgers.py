@@ -4,6 +4,7 @@ hand-kept ledger with a progress bar."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 from typing import Any
 
@@ -21,14 +22,15 @@ from django.utils.translation import gettext_lazy
 
 from cases.models import OrgUnit
 from reports.ledgers import TITLES, ledger_response, monthly_table
-from reports.legacy_import import ImportRefused, import_ledger
-from workflow.permissions import may_review, reviewed_units
+from reports.legacy_import import MAX_FILE_BYTES, ImportRefused, RowError, import_ledger
+from workflow.permissions import importing_units, may_import, may_review
 
 from .responses import only_for
 from .scope import UnitPeriodForm
 
+logger = logging.getLogger(__name__)
+
 LEDGER_LEVELS = (OrgUnit.Level.COUNTY, OrgUnit.Level.TOWNSHIP, OrgUnit.Level.VILLAGE)
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 class ImportForm(forms.Form):
@@ -37,12 +39,13 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = reviewed_units(user, (OrgUnit.Level.TOWNSHIP,))
+        self.fields["unit"].queryset = importing_units(user)
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError(_("The file is larger than 20 MB."))
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(size)s MB.")
+                                        % {"size": MAX_FILE_BYTES // (1024 * 1024)})
         return upload
 
 
@@ -58,12 +61,19 @@ def ledgers(request: HttpRequest) -> HttpResponse:
         table = monthly_table(choice.cleaned_data["unit"], choice.cleaned_data["period"], request.user)
     return render(request, "desk/ledgers.html", {
         "choice": choice, "titles": TITLES.items(), "table": table,
-        "query": request.GET.urlencode(), "import_form": ImportForm(user=request.user),
+        "query": request.GET.urlencode(),
+        "import_form": ImportForm(user=request.user) if may_import(request.user) else None,
     })
 
 
+def refusal(refused: ImportRefused) -> str:
+    """What the import page shows for a refused file: why, and every error."""
+    lines = "".join(f"<li>{escape(str(e))}</li>" for e in refused.errors)
+    return f'<div class="problem" role="alert">{escape(str(refused))}<ul class="row-errors">{lines}</ul></div>'
+
+
 @login_required
-@only_for(may_review)
+@only_for(may_import)
 def import_page(request: HttpRequest) -> HttpResponse:
     """Validates every row first; imports all or nothing. The answer streams: the page
     head, a progress bar moving as rows are imported, then the result (or every bad row
@@ -84,8 +94,12 @@ def import_page(request: HttpRequest) -> HttpResponse:
             result = import_ledger(spool, unit=form.cleaned_data["unit"], actor=request.user,
                                    progress=lambda done, total: progress.update(done=done, total=total))
         except ImportRefused as refused:
-            lines = "".join(f"<li>{escape(str(e))}</li>" for e in refused.errors)
-            return f'<div class="problem" role="alert">{escape(str(refused))}<ul class="row-errors">{lines}</ul></div>'
+            return refusal(refused)
+        except Exception:
+            # Whatever else fails, the page still ends, with an error in its usual place.
+            logger.exception("The import of a legacy ledger failed.")
+            return refusal(ImportRefused([RowError(0, "", _("The server failed while importing the file. "
+                                                            "The failure was logged; tell the administrator."))]))
         finally:
             spool.close()
             # A worker thread of its own (below), which no request's end closes for it.

@@ -15,16 +15,22 @@ What a row becomes, by what it records:
 - 受理日期 alone: accepted; nothing: registered.
 Accepting needs 承办人 (a user, by name or username) and 牵头部门 (a department). The
 steps of one day are placed at 09:00, 10:00, 15:00 and 16:00 local time, in order.
+
+The file comes from anyone who may import, so it is held to a ledger's size and shape
+before openpyxl parses any of it (`check_package`), and read within those bounds.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
+from xml.parsers import expat
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -36,7 +42,7 @@ from cases.forms import IntakeForm, PartyForm
 from cases.models import Case, OrgUnit, Party
 from workflow import services
 from workflow.errors import CaseOperationError
-from workflow.permissions import assignable_users, lead_departments, visible_to
+from workflow.permissions import assignable_users, lead_departments, may_import_into, visible_to
 
 from .ledgers import Labels
 
@@ -44,6 +50,26 @@ REQUIRED = ("登记日期", "村（社区）", "纠纷名称", "纠纷类别", "
 HOURS = {"report": 9, "accept": 10, "resolve": 15, "close": 16}
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 PARTY = re.compile(r"^(?P<name>.+?)\s*[（(](?P<role>[^）)]+)[）)]$")
+
+# What a file may hold. A hand-kept ledger has about 20 columns and a township's few
+# hundred rows a year; these bounds are far above any real one, and keep a hostile file
+# from taking the server's memory or time: openpyxl pads every row it reads to the
+# widest column the sheet declares or uses (16,384 at column XFD) and every gap between
+# rows with empty ones, and keeps all the cells of a row at once.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_COLUMNS = 100
+MAX_ROWS = 20_000
+# Unpacked, a ledger of 20,000 rows written by openpyxl is some 30 MB of XML.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+# Spreadsheet XML packs 5 to 20 times; a zip bomb, a thousand times and more.
+MAX_PACKING_RATIO = 100
+# Parts openpyxl reads whole into memory, some 100 bytes an element: the shared strings
+# (two or three elements a distinct text; a full ledger has fewer than a million) and the
+# rest (styles, the workbook, relationships: a few thousand elements in a real file).
+MAX_SHARED_STRING_ELEMENTS = 1_000_000
+MAX_PART_ELEMENTS = 100_000
+SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+CELL_REFERENCE = re.compile(r"^\$?([A-Za-z]+)\$?([0-9]+)$")
 
 
 @dataclass(frozen=True)
@@ -105,19 +131,19 @@ def normal(header: Any) -> str:
 
 def read_rows(source: str | IO[bytes]) -> tuple[dict[str, int], list[tuple[int, tuple[Any, ...]]]]:
     """The header's columns and the data rows (with their row numbers) of the first sheet."""
-    import zipfile
-
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
+    check_package(source)
     try:
-        book = openpyxl.load_workbook(source, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise ImportRefused([RowError(0, "", _("The file is not an xlsx workbook."))]) from None
-    try:
-        rows = list(book.worksheets[0].iter_rows(values_only=True))
-    finally:
-        book.close()
+        rows = first_sheet(source)
+    except Exception as error:
+        # A malformed part makes openpyxl raise whatever its parser met: ParseError,
+        # ValueError, KeyError, IndexError… Each means the same to the person uploading.
+        reason = str(error) or type(error).__name__
+        raise ImportRefused([RowError(0, "", _("The file is not a readable xlsx workbook: %(reason)s")
+                                      % {"reason": reason[:200]})]) from None
+    if rows is None:
+        raise ImportRefused([RowError(0, "", _("The workbook has no sheet."))])
+    if len(rows) > MAX_ROWS:
+        raise ImportRefused([RowError(0, "", too_long())])
     for i, row in enumerate(rows[:10]):
         names = [normal(cell) for cell in row]
         if "纠纷名称" in names and "登记日期" in names:
@@ -131,6 +157,159 @@ def read_rows(source: str | IO[bytes]) -> tuple[dict[str, int], list[tuple[int, 
             return columns, data
     raise ImportRefused([RowError(0, "", _("No header row with the columns of a 矛盾纠纷排查化解台账 was found; "
                                            "the columns needed are: %(columns)s.") % {"columns": "、".join(REQUIRED)})])
+
+
+def first_sheet(source: str | IO[bytes]) -> list[tuple[Any, ...]] | None:
+    """The rows of the first sheet (None if there is none), MAX_COLUMNS wide, and at most
+    one past MAX_ROWS: openpyxl reads no further, whatever the sheet declares or holds."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+    try:
+        if not book.worksheets:
+            return None
+        sheet = book.worksheets[0]
+        # What the sheet holds, not the size it declares (checked by check_package): a
+        # declared size smaller than the data would silently cut rows off.
+        sheet.reset_dimensions()
+        return list(sheet.iter_rows(max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS, values_only=True))
+    finally:
+        book.close()
+
+
+def check_package(source: str | IO[bytes]) -> None:
+    """Refuses, before openpyxl parses anything, a file larger than a ledger can be: its
+    size, packed and unpacked, and the size of each sheet, declared and used. Refuses
+    XML entities too, which no workbook declares, and a billion-laughs file does."""
+    try:
+        reason = package_problem(source)
+    except Exception:
+        # A damaged zip makes zipfile or zlib raise many kinds of errors.
+        reason = _("The file is not an xlsx workbook.")
+    if reason:
+        raise ImportRefused([RowError(0, "", reason)])
+
+
+def package_problem(source: str | IO[bytes]) -> str | None:
+    """Why the file is refused, or None."""
+    size = os.path.getsize(source) if isinstance(source, str | os.PathLike) else source.seek(0, os.SEEK_END)
+    if size > MAX_FILE_BYTES:
+        return _("The file is larger than %(size)s MB.") % {"size": MAX_FILE_BYTES // (1024 * 1024)}
+    with zipfile.ZipFile(source) as package:
+        parts = package.infolist()
+        # zipfile never unpacks more than these declared sizes: past them it stops with
+        # an error, so the sums bound the work.
+        unpacked = sum(part.file_size for part in parts)
+        if unpacked > MAX_UNPACKED_BYTES:
+            return _("The file unpacks to more than %(size)s MB, as no ledger does.") % {
+                "size": MAX_UNPACKED_BYTES // (1024 * 1024)}
+        if unpacked > MAX_PACKING_RATIO * sum(part.compress_size for part in parts):
+            return _("The file packs its contents more than %(ratio)s times, as no workbook does.") % {
+                "ratio": MAX_PACKING_RATIO}
+        for part in parts:
+            with package.open(part) as xml:
+                problem = PartCheck(part.filename).check(xml)
+            if problem:
+                return problem
+    return None
+
+
+def too_long() -> str:
+    return _("A sheet of the file is longer than %(rows)s rows; a ledger has fewer: delete the empty rows "
+             "at its end, or import it in parts.") % {"rows": MAX_ROWS}
+
+
+def too_wide() -> str:
+    return _("A sheet of the file is wider than %(columns)s columns (beyond column %(last)s); a ledger has "
+             "about 20: delete the columns beyond.") % {"columns": MAX_COLUMNS, "last": column_letters(MAX_COLUMNS)}
+
+
+def column_number(letters: str) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+class OutOfBounds(Exception):
+    pass
+
+
+class PartCheck:
+    """Reads one XML part of the file with expat, the parser openpyxl uses, so in the
+    encoding it will read: refuses a document type declaration (where entities are
+    declared) and, for a worksheet, a declared size, a row number or a cell's column
+    beyond the bounds, and more cells in a row than MAX_COLUMNS. Counts as openpyxl
+    does: a row or cell without its reference follows the one before."""
+
+    DIMENSION, ROW, CELL = (f"{SHEET_NS} {name}" for name in ("dimension", "row", "c"))
+
+    def __init__(self, name: str = "") -> None:
+        self.row = 0
+        self.column = 0
+        self.cells = 0  # since the row began: openpyxl holds them all until its end
+        # Worksheets are streamed, bounded by their rows and columns; other parts are
+        # read whole, bounded by their count of elements.
+        self.elements = 0
+        self.max_elements = (None if "worksheets/" in name else MAX_SHARED_STRING_ELEMENTS
+                             if name.lower().endswith("sharedstrings.xml") else MAX_PART_ELEMENTS)
+
+    def check(self, xml: IO[bytes]) -> str | None:
+        parser = expat.ParserCreate(namespace_separator=" ")
+        parser.StartDoctypeDeclHandler = self.doctype
+        parser.StartElementHandler = self.element
+        try:
+            while chunk := xml.read(64 * 1024):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except OutOfBounds as refused:
+            return str(refused)
+        except expat.ExpatError:
+            # Not XML (a picture), or malformed: openpyxl fails on it too, if it reads it.
+            return None
+        return None
+
+    def doctype(self, *args: Any) -> None:
+        raise OutOfBounds(_("The file declares XML entities, as no workbook does."))
+
+    def element(self, name: str, attributes: dict[str, str]) -> None:
+        self.elements += 1
+        if self.max_elements is not None and self.elements > self.max_elements:
+            raise OutOfBounds(_("A part of the file holds more than %(count)s XML elements, as no ledger "
+                                "does.") % {"count": self.max_elements})
+        if name == self.CELL:
+            reference = CELL_REFERENCE.match(attributes.get("r", ""))
+            self.column = column_number(reference.group(1)) if reference else self.column + 1
+            self.cells += 1
+            if self.column > MAX_COLUMNS or self.cells > MAX_COLUMNS:
+                raise OutOfBounds(too_wide())
+        elif name == self.ROW:
+            self.row = row_number(attributes["r"]) if "r" in attributes else self.row + 1
+            self.column = self.cells = 0
+            if self.row > MAX_ROWS:
+                raise OutOfBounds(too_long())
+        elif name == self.DIMENSION:
+            last = CELL_REFERENCE.match(attributes.get("ref", "").rpartition(":")[2])
+            if last and column_number(last.group(1)) > MAX_COLUMNS:
+                raise OutOfBounds(too_wide())
+            if last and int(last.group(2)) > MAX_ROWS:
+                raise OutOfBounds(too_long())
+
+
+def row_number(text: str) -> int:
+    """A row's number as openpyxl reads it (it takes "3.0" too); 0 where it would fail."""
+    try:
+        return int(float(text))
+    except (ValueError, OverflowError):
+        return 0
 
 
 def parse_date(value: Any) -> date | None:
@@ -352,7 +531,11 @@ def _one(items: list[Any]) -> Any:
 def import_ledger(source: str | IO[bytes], *, unit: OrgUnit | None = None, actor: Any = None,
                   progress: Progress | None = None) -> ImportResult:
     """Import a legacy dispute ledger; raises ImportRefused (nothing imported) with every
-    bad row's number and reason. `progress(done, total)` is called after each row."""
+    bad row's number and reason. `progress(done, total)` is called after each row.
+    An `actor` who may not import into `unit` is refused before the file is read."""
+    if not may_import_into(actor, unit):
+        where = unit.name if unit is not None else _("all units")
+        raise ImportRefused([RowError(0, "", _("You may not import a ledger into %(unit)s.") % {"unit": where})])
     columns, rows = read_rows(source)
     if not rows:
         raise ImportRefused([RowError(0, "", _("The ledger has no rows."))])

@@ -359,6 +359,34 @@ def may_review(user: Any) -> bool:
     return user.is_authenticated and reviewed_units(user).exists()
 
 
+# Importing a legacy ledger registers its cases and takes their recorded steps: the work
+# of a unit's officers and supervisors (who register cases, can_report), never of a
+# viewer, who only reads.
+IMPORTING_ROLES = (Role.OFFICER, Role.SUPERVISOR)
+
+
+def importing_units(user: Any, levels: tuple[str, ...] = (OrgUnit.Level.TOWNSHIP,)) -> Any:
+    """Units of these levels into which the person imports legacy ledgers: at or beneath
+    where they are an officer or supervisor."""
+    return units_reached(user, IMPORTING_ROLES).filter(level__in=levels)
+
+
+def may_import(user: Any) -> bool:
+    return user.is_authenticated and importing_units(user).exists()
+
+
+def may_import_into(user: Any, unit: OrgUnit | None) -> bool:
+    """Whether `user` imports a legacy ledger into `unit` (a township, or a county); no
+    unit means every unit: for the system (no user) or a superuser only."""
+    if user is None:
+        return True
+    if not user.is_active:
+        return False
+    if unit is None:
+        return user.is_superuser
+    return importing_units(user, COUNTY_AND_TOWNSHIPS).filter(pk=unit.pk).exists()
+
+
 def may_assign_in_bulk(user: Any) -> bool:
     return user.is_authenticated and (
         user.is_superuser or Membership.objects.filter(user=user, role__in=[Role.OFFICER, Role.SUPERVISOR]).exists())

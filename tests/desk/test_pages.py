@@ -5,6 +5,7 @@ real services; assertions are on what the database holds afterwards."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -574,3 +575,85 @@ def test_digits_that_are_not_ascii_are_refused_without_a_server_error(cast: Any,
     assert Case.objects.get(pk=case.pk).assignee is None
     filed = client.post(reverse("desk:returns:index"), {"village": digits, "signed_off_by": "王村长"})
     assert filed.status_code in (200, 302)
+
+
+# The import of a legacy ledger: for those who may create cases, and never a broken page.
+
+def streamed(response: Any) -> str:
+    """The whole of the import page, which streams its progress."""
+    async def collect() -> bytes:
+        return b"".join([part async for part in response.streaming_content])
+
+    return asyncio.run(collect()).decode()
+
+
+def ledger_upload(content: bytes) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("ledger.xlsx", content)
+
+
+def test_the_import_is_offered_to_officers_and_refused_to_a_viewer_before_the_file_is_read(
+        cast: Any, client: Any, monkeypatch: Any) -> None:
+    from tests.reports.test_legacy_import import GOOD, workbook
+
+    def read(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr("desk.ledgers.import_ledger", read)
+    import_url = reverse("desk:ledgers:import")
+    assert import_url in page(client, cast.olga, reverse("desk:ledgers:index")).content.decode()
+    ledgers = page(client, cast.vic, reverse("desk:ledgers:index"))
+    assert ledgers.status_code == 200 and import_url not in ledgers.content.decode()
+    assert client.get(import_url).status_code == 403
+    response = client.post(import_url, {"unit": cast.liulin.pk, "file": ledger_upload(workbook(GOOD).getvalue())})
+    assert response.status_code == 403
+    assert not Case.objects.exists()
+
+
+def test_an_officer_imports_only_into_their_own_township(cast: Any, client: Any, monkeypatch: Any) -> None:
+    from tests.reports.test_legacy_import import GOOD, workbook
+
+    def read(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr("desk.ledgers.import_ledger", read)
+    form = page(client, cast.owen, reverse("desk:ledgers:import")).content.decode()
+    assert f'value="{cast.taoyuan.pk}"' in form and f'value="{cast.liulin.pk}"' not in form
+    response = client.post(reverse("desk:ledgers:import"),
+                           {"unit": cast.liulin.pk, "file": ledger_upload(workbook(GOOD).getvalue())})
+    assert response.status_code == 400
+    assert not Case.objects.exists()
+
+
+# The import reads the file in a worker thread of its own, which sees only committed data.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_malformed_or_hostile_file_gets_the_error_list_and_the_page_ends(cast: Any, client: Any) -> None:
+    from tests.reports.test_legacy_import import HOSTILE
+
+    client.force_login(cast.olga)
+    for name in ("cut-off sheet", "entities", "no sheets", "not a number", "broken styles", "declared dimension"):
+        response = client.post(reverse("desk:ledgers:import"),
+                               {"unit": cast.liulin.pk, "file": ledger_upload(HOSTILE[name]())})
+        html = streamed(response)
+        assert 'class="row-errors"' in html and "未导入任何数据" in html, name
+        assert reverse("desk:ledgers:index") in html.rsplit("row-errors", 1)[1], name
+    assert not Case.objects.exists()
+
+
+def test_an_unexpected_failure_of_the_import_is_logged_and_shown_as_an_error(
+        cast: Any, client: Any, monkeypatch: Any, caplog: Any) -> None:
+    from tests.reports.test_legacy_import import GOOD, workbook
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setattr("desk.ledgers.import_ledger", fail)
+    client.force_login(cast.olga)
+    response = client.post(reverse("desk:ledgers:import"),
+                           {"unit": cast.liulin.pk, "file": ledger_upload(workbook(GOOD).getvalue())})
+    html = streamed(response)
+    assert 'class="row-errors"' in html and "未导入任何数据" in html
+    assert "the disk is gone" not in html
+    assert reverse("desk:ledgers:index") in html.rsplit("row-errors", 1)[1]
+    assert any(r.exc_info and "the disk is gone" in str(r.exc_info[1]) for r in caplog.records)

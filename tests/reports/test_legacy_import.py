@@ -3,6 +3,11 @@ recorded dates and clocks; every bad row reported, and nothing imported while an
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import zipfile
 from datetime import date
 from io import BytesIO, StringIO
 from pathlib import Path
@@ -15,6 +20,7 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from cases.models import Case, CaseEvent
+from reports import legacy_import
 from reports.ledgers import write_ledger
 from reports.legacy_import import ImportRefused, import_ledger, read_rows, validate
 from tests.conftest import local
@@ -161,3 +167,250 @@ def test_the_command_prints_progress_or_every_error(cast, tmp_path: Path):
     assert "row 3, 纠纷类别" in err.getvalue()
     with pytest.raises(CommandError, match="no unit"):
         call_command("import_ledger", str(good), "--unit", "NOPE")
+
+
+# Hostile files: a small good ledger with some of its XML parts replaced, as an attacker
+# would write them by hand.
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def repacked(parts: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    good = zipfile.ZipFile(workbook(GOOD))
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", compression) as package:
+        for info in good.infolist():
+            package.writestr(info.filename, parts.get(info.filename, good.read(info)))
+    return out.getvalue()
+
+
+def sheet(rows: str, *, prolog: str = "", dimension: str = "") -> bytes:
+    head = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<worksheet xmlns="{MAIN}">{head}'
+            f"<sheetData>{rows}</sheetData></worksheet>").encode()
+
+
+def header_row() -> str:
+    """The ledger's header in row 1, as inline strings: a file that passes for a ledger."""
+    from openpyxl.utils import get_column_letter
+
+    cells = "".join(f'<c r="{get_column_letter(j)}1" t="inlineStr"><is><t>{name}</t></is></c>'
+                    for j, name in enumerate(HEADER, start=1))
+    return f'<row r="1">{cells}</row>'
+
+
+def billion_laughs() -> bytes:
+    entities = ['<!ENTITY lol0 "lollollollollollollollollollol">']
+    entities += [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+    return sheet('<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>',
+                 prolog=f"<!DOCTYPE worksheet [{''.join(entities)}]>")
+
+
+def zip_bomb() -> bytes:
+    """A sheet padded with 60 MB of spaces, which pack into some 60 KB."""
+    good = zipfile.ZipFile(workbook(GOOD))
+    xml = good.read(SHEET)
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        for info in good.infolist():
+            if info.filename != SHEET:
+                package.writestr(info.filename, good.read(info))
+        with package.open(SHEET, "w", force_zip64=True) as part:
+            cut = xml.index(b"</sheetData>")
+            part.write(xml[:cut])
+            for _ in range(60):
+                part.write(b" " * 1024 * 1024)
+            part.write(xml[cut:])
+    return out.getvalue()
+
+
+def good_sheet() -> bytes:
+    return zipfile.ZipFile(workbook(GOOD)).read(SHEET)
+
+
+def cut_off() -> bytes:
+    xml = good_sheet()
+    return repacked({SHEET: xml[: len(xml) // 2]})
+
+
+MALFORMED = {
+    "cut-off sheet": cut_off,
+    "entities": lambda: repacked({SHEET: billion_laughs()}),
+    "no sheets": lambda: repacked({"xl/workbook.xml": f'<workbook xmlns="{MAIN}"><sheets/></workbook>'.encode()}),
+    "past column XFD": lambda: repacked({SHEET: sheet(header_row() + '<row r="2"><c r="AAAA2"><v>1</v></c></row>')}),
+    "not a number": lambda: repacked({SHEET: sheet(header_row() + '<row r="2"><c r="A2" t="n"><v>abc</v></c></row>')}),
+    "broken styles": lambda: repacked({"xl/styles.xml": f'<styleSheet xmlns="{MAIN}"><cellXfs count="1"><xf '.encode()}),
+}
+OVERSIZED = {
+    "declared dimension": lambda: repacked({SHEET: sheet(
+        header_row() + '<row r="30000"><c r="A30000"><v>1</v></c></row>', dimension="A1:XFD30000")}),
+    "rows at column XFD": lambda: repacked({SHEET: sheet("".join(
+        f'<row r="{i}"><c r="XFD{i}"><v>1</v></c></row>' for i in range(1, 3001)))}),
+    # Cells without references, each one column further; numbers that do not pack well.
+    "one wide row": lambda: repacked({SHEET: sheet(
+        '<row r="1">' + "".join(f"<c><v>{i * 7919 % 100_003}</v></c>" for i in range(200_000)) + "</row>")}),
+    "one cell many times": lambda: repacked({SHEET: sheet(
+        '<row r="1">' + "".join(f'<c r="A1"><v>{i * 7919 % 100_003}</v></c>' for i in range(200_000)) + "</row>")}),
+    "a row far down": lambda: repacked({SHEET: sheet(header_row() + '<row r="1048576"><c r="A1048576"><v>1</v></c></row>')}),
+    "zip bomb": zip_bomb,
+    # A part openpyxl reads whole, flooded with small elements that do not pack well.
+    "flooded styles": lambda: repacked({"xl/styles.xml": (
+        f'<styleSheet xmlns="{MAIN}"><numFmts>' + "".join(f'<n i="{i * 7919 % 100_003}"/>' for i in range(200_000))
+        + "</numFmts></styleSheet>").encode()}),
+}
+HOSTILE = {**MALFORMED, **OVERSIZED}
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("cut-off sheet", "not a readable xlsx workbook: "),
+    ("entities", "declares XML entities"),
+    ("no sheets", "no sheet"),
+    ("past column XFD", "wider than 100 columns"),
+    ("not a number", "not a readable xlsx workbook: "),
+    ("broken styles", "not a readable xlsx workbook: "),
+])
+def test_a_malformed_workbook_is_refused_with_its_reason(cast, name, reason):
+    with pytest.raises(ImportRefused, match="Nothing was imported") as refused:
+        import_ledger(BytesIO(MALFORMED[name]()), unit=cast.liulin, actor=cast.olga)
+    [error] = refused.value.errors
+    assert error.row == 0 and reason in error.message
+    assert Case.objects.count() == 0
+
+
+def test_rows_past_the_size_a_sheet_declares_are_read_too(cast):
+    xml = good_sheet().replace(b'<dimension ref="A1:V5"', b'<dimension ref="A1:A1"')
+    assert b'"A1:A1"' in xml
+    columns, rows = read_rows(BytesIO(repacked({SHEET: xml})))
+    assert len(rows) == len(GOOD)
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("declared dimension", "wider than 100 columns"),
+    ("rows at column XFD", "wider than 100 columns"),
+    ("one wide row", "wider than 100 columns"),
+    ("one cell many times", "wider than 100 columns"),
+    ("a row far down", "longer than 20000 rows"),
+    ("zip bomb", "packs its contents"),
+    ("flooded styles", "more than 100000 XML elements"),
+])
+def test_a_sheet_beyond_what_a_ledger_holds_is_refused_before_it_is_read(cast, name, reason):
+    with pytest.raises(ImportRefused, match=reason):
+        import_ledger(BytesIO(OVERSIZED[name]()), unit=cast.liulin, actor=cast.olga)
+    assert Case.objects.count() == 0
+
+
+def test_the_sizes_of_the_file_and_of_its_parts_are_bounded(cast, monkeypatch):
+    content = workbook(GOOD).getvalue()
+    monkeypatch.setattr(legacy_import, "MAX_FILE_BYTES", len(content) - 1)
+    with pytest.raises(ImportRefused, match="larger than"):
+        import_ledger(BytesIO(content), unit=cast.liulin)
+    monkeypatch.setattr(legacy_import, "MAX_FILE_BYTES", len(content))
+    monkeypatch.setattr(legacy_import, "MAX_UNPACKED_BYTES", len(content))
+    with pytest.raises(ImportRefused, match="unpacks"):
+        import_ledger(BytesIO(content), unit=cast.liulin)
+    assert Case.objects.count() == 0
+
+
+def test_a_ledger_as_long_as_allowed_is_read_and_a_longer_one_is_refused(cast, monkeypatch):
+    monkeypatch.setattr(legacy_import, "MAX_ROWS", len(GOOD) + 2)
+    columns, rows = read_rows(workbook(GOOD))
+    assert len(rows) == len(GOOD)
+    with pytest.raises(ImportRefused, match="longer than"):
+        read_rows(workbook([*GOOD, GOOD[0]]))
+
+
+class Unreadable(BytesIO):
+    """A file that fails the test if anything reads it."""
+
+    def read(self, *args: Any) -> bytes:
+        raise AssertionError("the file was read")
+
+    def seek(self, *args: Any) -> int:
+        raise AssertionError("the file was read")
+
+
+@pytest.mark.parametrize("who, unit", [("vic", "liulin"), ("owen", "liulin"), ("mia", "liulin"), ("olga", None)])
+def test_who_may_not_import_into_the_unit_is_refused_before_the_file_is_read(cast, who, unit):
+    with pytest.raises(ImportRefused, match="may not import"):
+        import_ledger(Unreadable(), unit=unit and getattr(cast, unit), actor=getattr(cast, who))
+
+
+@pytest.mark.parametrize("who, unit", [("olga", "liulin"), ("sam", "liulin"), ("cora", "liulin"), ("carl", "county")])
+def test_officers_and_supervisors_import_into_their_units(cast, who, unit):
+    result = import_ledger(workbook(GOOD), unit=getattr(cast, unit), actor=getattr(cast, who))
+    assert result.count == len(GOOD)
+
+
+def test_the_command_refuses_an_actor_who_may_not_import(cast, tmp_path: Path):
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(workbook(GOOD).getvalue())
+    with pytest.raises(CommandError, match="may not import"):
+        call_command("import_ledger", str(good), "--unit", "QY-LL", "--actor", "vic")
+    assert Case.objects.count() == 0
+
+
+# Each import runs in a process of its own, through the command, and reports what it cost
+# (CPU time and the growth of its peak memory); the hostile files are compared with a
+# small good ledger imported the same way in the same run, never with absolute times.
+# The process has 2 GB of address space: a file that would take the machine's memory
+# fails there instead.
+MEASURED_IMPORT = """
+import json, os, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 * 1024 ** 3, 2 * 1024 ** 3))
+import django
+django.setup()
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import translation
+translation.activate("en")
+if sys.argv[1] == "--database":
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("migrate", verbosity=0)
+    from tests.conftest import build_cast
+    build_cast()
+    sys.exit()
+quiet = open(os.devnull, "w")
+before = resource.getrusage(resource.RUSAGE_SELF)
+try:
+    call_command("import_ledger", sys.argv[1], "--unit", "QY-LL", "--actor", "olga", stdout=quiet, stderr=quiet)
+    outcome = "imported"
+except CommandError as error:
+    outcome = str(error)
+except BaseException as error:
+    outcome = "crashed: " + repr(error)[:300]
+after = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"outcome": outcome,
+                  "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                  "memory": (after.ru_maxrss - before.ru_maxrss) / 1024}))
+"""
+
+
+def in_a_process(argument: str, var: Path) -> dict[str, Any]:
+    """MEASURED_IMPORT of the file `argument` (or, with "--database", the cast's database
+    made) with the database in `var`: what it reports."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(TIAOCHU_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="config.settings")
+    done = subprocess.run([sys.executable, "-c", MEASURED_IMPORT, argument], cwd=Path(__file__).resolve().parents[2],
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
+
+
+def test_hostile_files_cost_no_more_time_or_memory_than_a_good_ledger(tmp_path: Path):
+    var = tmp_path / "var"
+    in_a_process("--database", var)  # the cast in a database of its own, on SQLite
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(workbook(GOOD).getvalue())
+    baseline = in_a_process(str(good), var)
+    assert baseline["outcome"] == "imported"
+    costs = {}
+    for name, build in HOSTILE.items():
+        path = tmp_path / "hostile.xlsx"
+        path.write_bytes(build())
+        costs[name] = in_a_process(str(path), var)
+    not_refused = [name for name, cost in costs.items() if "Nothing was imported" not in cost["outcome"]]
+    slow = [name for name, cost in costs.items() if cost["cpu"] > baseline["cpu"] + 2]
+    heavy = [name for name, cost in costs.items() if cost["memory"] > baseline["memory"] + 50]
+    assert (not_refused, slow, heavy) == ([], [], []), (baseline, costs)
