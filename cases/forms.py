@@ -9,9 +9,24 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Case, OrgUnit, Party
+from .validators import validate_readable_text
 
 
-class IntakeForm(forms.ModelForm):
+class ReadableText:
+    """Every text field of the form holds readable text (validate_readable_text): mixed
+    into every form whose text reaches the database — the intake, the parties, the
+    operations on a case, the screening return — whichever door it came through."""
+
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators.append(validate_readable_text)  # the form's own copy of the field
+
+
+class IntakeForm(ReadableText, forms.ModelForm):
     village = forms.ModelChoiceField(
         label=_("village"),
         queryset=OrgUnit.objects.filter(level=OrgUnit.Level.VILLAGE),
@@ -62,7 +77,7 @@ class IntakeForm(forms.ModelForm):
             if village is None:
                 self.add_error("village", _("Give the village, or the responsible unit when there is none."))
             elif village.parent_id is None:
-                self.add_error("responsible_unit", _("This village has no township above it; name the responsible unit."))
+                self.refuse_unit("village", _("This village has no township above it; name the responsible unit."))
             else:
                 data["responsible_unit"] = village.parent
         if data.get("kind") == Case.Kind.PETITION and not data.get("petition_type"):
@@ -83,12 +98,23 @@ class IntakeForm(forms.ModelForm):
             return responsible
         above = accused.parent
         if given or above is None:
-            self.add_error("responsible_unit", _("An accusation is handled above the unit it accuses."))
+            self.refuse_unit("accused_unit", _("An accusation is handled above the unit it accuses."))
             return responsible
         return above
 
+    def refuse_unit(self, fallback: str, message: str) -> None:
+        """An error on the responsible unit; on `fallback` where the form leaves that field
+        out (the intake page does for a village worker, whose township is responsible)."""
+        self.add_error("responsible_unit" if "responsible_unit" in self.fields else fallback, message)
 
-class PartyForm(forms.ModelForm):
+
+# The parties one registration may name, at every door (intake page, API, import): a
+# group matter beyond this is registered with its representatives (信访工作条例 第十八条
+# asks a group of visitors to choose at most five), the rest counted in people_involved.
+MAX_PARTIES = 30
+
+
+class PartyForm(ReadableText, forms.ModelForm):
     class Meta:
         model = Party
         fields = ["name", "role", "id_number", "phone", "address"]

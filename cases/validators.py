@@ -13,6 +13,8 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+# A lone surrogate, or the replacement character a broken one's bytes become.
+_UNREADABLE_RE = re.compile("[\ud800-\udfff\ufffd]")
 
 
 def id_check_char(first17: str) -> str:
@@ -39,6 +41,17 @@ def validate_phone(value: str) -> None:
         raise ValidationError(
             _("Enter an 11-digit mobile number or a landline with its area code."), code="phone_format"
         )
+
+
+def validate_readable_text(value: str) -> None:
+    """Text as a person typed it, the same at every door: no half of a character. A lone
+    surrogate reaches the API as "\\ud800" in JSON, and no database or audit hash can
+    encode it; from a page its bytes arrive as U+FFFD (Django decodes forms with
+    errors="replace"), which would store the loss silently. Characters beyond the Basic
+    Multilingual Plane (emoji, the rarer characters of names such as 𠀀) are text."""
+    if _UNREADABLE_RE.search(value):
+        raise ValidationError(_("This text has characters that could not be read; type it again."),
+                              code="unreadable")
 
 
 def mask_id_number(value: str) -> str:

@@ -13,13 +13,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from cases.forms import IntakeForm, PartyForm
+from cases.forms import MAX_PARTIES, IntakeForm, PartyForm
 from cases.models import OrgUnit
 from workflow import services
 from workflow.errors import InvalidData, NotPermitted
 from workflow.permissions import reporting_units
 
-PartyFormSet = forms.formset_factory(PartyForm, extra=0, min_num=1, validate_min=True, max_num=30, validate_max=True)
+# absolute_max: the count of party forms is the client's word; past it, no form is built.
+PartyFormSet = forms.formset_factory(PartyForm, extra=0, min_num=1, validate_min=True, max_num=MAX_PARTIES,
+                                       validate_max=True, absolute_max=MAX_PARTIES)
 
 
 class PageIntakeForm(IntakeForm):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from cases.forms import ReadableText
 from cases.models import Case, Category, OrgUnit
 from cases.periods import month_period, parse_month
 from screening.meeting import by_village, meeting_data
@@ -31,11 +32,23 @@ from .scope import UnitPeriodForm, last_month
 MEETING_DECISIONS = ("assign", "supervise", "escalate")
 
 
-class ReturnForm(forms.Form):
+class CaseChoices(forms.ModelMultipleChoiceField):
+    """Cases ticked by id. An id is ASCII digits (form_id) before the database is asked:
+    SQLite cannot hold a number past its integers and answers an OverflowError."""
+
+    def clean(self, value: Any) -> Any:
+        for pk in value if isinstance(value, (list, tuple)) else ():
+            if form_id(str(pk)) is None:
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                            params={"pk": pk})
+        return super().clean(value)
+
+
+class ReturnForm(ReadableText, forms.Form):
     village = forms.ModelChoiceField(label=gettext_lazy("village"), queryset=OrgUnit.objects.none())
     month = forms.CharField(widget=forms.HiddenInput)
-    cases = forms.ModelMultipleChoiceField(label=gettext_lazy("disputes found"), queryset=Case.objects.none(),
-                                           required=False, widget=forms.CheckboxSelectMultiple)
+    cases = CaseChoices(label=gettext_lazy("disputes found"), queryset=Case.objects.none(), required=False,
+                        widget=forms.CheckboxSelectMultiple)
     nil = forms.BooleanField(label=gettext_lazy("nil report: no dispute found this month"), required=False)
     signed_off_by = forms.CharField(label=gettext_lazy("signed off by (village head)"), max_length=64)
     note = forms.CharField(label=gettext_lazy("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

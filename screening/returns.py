@@ -25,12 +25,15 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from cases.forms import ReadableText
 from cases.models import Case, CaseEvent, Membership, OrgUnit, ScreeningItem, ScreeningReturn, Source
 from cases.periods import BadPeriod, month_period, parse_month
 from workflow import services
@@ -321,15 +324,23 @@ def _decisions(case_ids: list[int], month: date) -> dict[int, CaseEvent]:
     return {e.case_id: e for e in events}
 
 
+class DecisionForm(ReadableText, forms.Form):
+    """The reason of a concealment decision, checked as the text of every operation is."""
+
+    reason = forms.CharField(label=gettext_lazy("reason"), max_length=4000,
+                             error_messages={"required": gettext_lazy("Give the reason for the decision.")})
+
+
 def decide_suspect(case: Case | int, *, actor: Any, confirm: bool, reason: str,
                    at: datetime | None = None) -> CaseEvent:
     """Confirm (瞒报 established) or dismiss a concealment suspect: an event on the case,
     with the actor and the reason, written by workflow.services.record. The stage does not
     change. Raises InvalidData, NotPermitted, ConditionUnmet (not a suspect, or decided
     already) or CaseNotFound."""
-    if not (reason or "").strip():
-        raise InvalidData({"reason": [_("Give the reason for the decision.")]}, {"reason": _("reason")})
-    data: dict[str, Any] = {"reason": reason.strip()}
+    form = DecisionForm({"reason": reason})
+    if not form.is_valid():
+        raise services.invalid(form)
+    data: dict[str, Any] = {"reason": form.cleaned_data["reason"]}
 
     def still_a_suspect(case: Case) -> None:
         # Under the case's lock: two officers deciding at once get one decision.

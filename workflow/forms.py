@@ -10,13 +10,14 @@ from django.contrib.auth import get_user_model
 from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
+from cases.forms import ReadableText
 from cases.models import Case, OrgUnit
 
 from .models import Deadline, SupervisionOrder
 from .permissions import assignable_users, lead_departments
 
 
-class OperationForm(forms.Form):
+class OperationForm(ReadableText, forms.Form):
     def __init__(self, data: Any = None, *, case: Case, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
         self.case = case
