@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("API")
+
+    def ready(self) -> None:
+        # Registers the token scheme with drf-spectacular before any schema is built.
+        from . import schema  # noqa: F401

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from cases.models import Case, CaseEvent, Category, OrgUnit, Party, Source
+from cases.forms import MAX_PARTIES
+from cases.models import Case, CaseEvent, Category, DeviceToken, OrgUnit, Party, Source
 from notifications.models import Notification
 from workflow.models import Deadline
 from workflow.permissions import PII
@@ -101,19 +103,29 @@ class CaseDetailSerializer(CaseListSerializer):
         return super().to_representation(case)
 
 
+class Text(serializers.CharField):
+    """Text of a registration: its shape only. Whether the text is readable (no lone
+    surrogate) is the intake form's rule (cases.validators.validate_readable_text), which
+    answers the same at every door; DRF's own check would answer first, in other words."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitSurrogateCharactersValidator)]
+
+
 class PartyInputSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    name = Text()
     role = serializers.ChoiceField(choices=Party.PartyRole.choices)
-    id_number = serializers.CharField(required=False, allow_blank=True)
-    phone = serializers.CharField(required=False, allow_blank=True)
-    address = serializers.CharField(required=False, allow_blank=True)
+    id_number = Text(required=False, allow_blank=True)
+    phone = Text(required=False, allow_blank=True)
+    address = Text(required=False, allow_blank=True)
 
 
 class CaseCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Case.Kind.choices)
     petition_type = serializers.ChoiceField(choices=Case.PetitionType.choices, required=False, allow_blank=True)
-    title = serializers.CharField()
-    summary = serializers.CharField()
+    title = Text()
+    summary = Text()
     category = serializers.ChoiceField(choices=Category.choices)
     source = serializers.ChoiceField(choices=Source.choices)
     village = serializers.IntegerField(required=False, allow_null=True)
@@ -129,7 +141,7 @@ class CaseCreateSerializer(serializers.Serializer):
         required=False, default=False,
         help_text="true once the client has shown the cases a 400 named under errors.repeats_seen: a party of "
                   "this case is a party of another open or recent case (重复信访).")
-    parties = PartyInputSerializer(many=True)
+    parties = PartyInputSerializer(many=True, max_length=MAX_PARTIES)
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -154,10 +166,36 @@ class ChoiceSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"})
+    device = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
+                                   help_text="What the token is for, shown in the list of devices (e.g. 网格通 张三的手机).")
 
 
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+class DeviceTokenSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="handle", read_only=True, help_text="Names the token to revoke it.")
+    device = serializers.CharField(source="name", read_only=True)
+    current = serializers.SerializerMethodField(help_text="Whether this is the token of the request.")
+
+    class Meta:
+        model = DeviceToken
+        fields = ["id", "device", "created", "expiry", "current"]
+
+    def get_current(self, token: DeviceToken) -> bool:
+        request = self.context.get("request")
+        auth = getattr(request, "auth", None)
+        return isinstance(auth, DeviceToken) and auth.digest == token.digest
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    token = serializers.SerializerMethodField(help_text="Shown once: only a hash of it is kept.")
+    id = serializers.CharField(source="handle", read_only=True, help_text="Names the token to revoke it.")
+    device = serializers.CharField(source="name", read_only=True)
+
+    class Meta:
+        model = DeviceToken
+        fields = ["token", "id", "device", "created", "expiry"]
+
+    def get_token(self, row: DeviceToken) -> str:
+        return self.context["key"]
 
 
 class ErrorSerializer(serializers.Serializer):

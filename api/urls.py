@@ -7,6 +7,7 @@ from . import views
 router = DefaultRouter()
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("notifications", views.NotificationViewSet, basename="notification")
+router.register("auth/tokens", views.DeviceTokenViewSet, basename="device-token")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError, Throttled
 from rest_framework.permissions import AllowAny
@@ -24,12 +23,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases import personal_data
-from cases.login_throttle import client_address, record_failure, throttled
-from cases.models import Case, CaseEvent, Category, PersonalDataAccess, Source
+from cases import personal_data, tokens
+from cases.login_throttle import was_throttled
+from cases.models import Case, CaseEvent, Category, DeviceToken, PersonalDataAccess, Source
 from notifications.models import Notification
 from notifications.services import mark_read
 from workflow import counts, services
+from workflow.errors import InvalidData
 from workflow.flow import operations
 from workflow.models import Deadline
 from workflow.permissions import PII, grants_for, reporting_units, visible_to
@@ -189,7 +189,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def transitions(self, request: Request, pk: str, name: str) -> Response:
         if not isinstance(request.data, dict):
             raise ParseError(_("The body must be a JSON object with the operation's data."))
-        case = services.transition(_case_id(pk), name, actor=request.user, data=dict(request.data))
+        case = services.transition(_case_id(pk), name, actor=request.user, data=form_data(request.data))
         return self.detail_response(case)
 
     @extend_schema(responses={200: s.EventSerializer(many=True), 404: s.ErrorSerializer})
@@ -201,6 +201,20 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     def get_object(self) -> Case:
         return get_object_or_404(self.get_queryset(), pk=_case_id(self.kwargs["pk"]))
+
+
+def form_data(body: dict[str, Any]) -> dict[str, str]:
+    """A transition's JSON body as the operation's form reads a submitted page form: one
+    string per field. Numbers and booleans become their text (a number where a date is
+    due is then refused by the form, as typed text would be); a list or an object is
+    refused here, where the form would have stored its Python repr as text or failed on
+    it. null is a field left empty."""
+    errors = {name: [_("Enter a single value: text, a number or true/false, not a list or an object.")]
+              for name, value in body.items() if isinstance(value, (list, dict))}
+    if errors:
+        raise InvalidData(errors)
+    return {name: "" if value is None else ("true" if value else "false") if isinstance(value, bool) else str(value)
+            for name, value in body.items()}
 
 
 def _case_id(value: str) -> int:
@@ -269,8 +283,14 @@ class ReportingUnitsView(APIView):
 
 
 class TokenView(APIView):
-    """Token login for apps, throttled as the login page is (cases.login_throttle):
-    refused with 429 while too many attempts have failed."""
+    """Token login for apps: each login issues a token for one device, valid for
+    API_TOKEN_DAYS (cases.tokens). Throttled as every login door is
+    (cases.login_throttle): refused with 429 while too many attempts have failed."""
+
+    def get_authenticators(self) -> list[Any]:
+        # The login itself reads no credentials but the body's: an app that was logged
+        # out still sends its old token, which must not stop it from logging in again.
+        return [] if getattr(self.request, "method", None) == "POST" else super().get_authenticators()
 
     def get_permissions(self) -> list[Any]:
         return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
@@ -280,22 +300,48 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         form = s.TokenRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        username, address = form.validated_data["username"], client_address(request)
-        if throttled(username, address):
-            raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW,
-                            detail=_("Too many failed logins; try again later."))
         user = authenticate(request, username=form.validated_data["username"],
                             password=form.validated_data["password"])
+        if was_throttled(request):
+            raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW,
+                            detail=_("Too many failed logins; try again later."))
         if user is None:
-            record_failure(username, address)
             return Response({"code": "invalid_credentials", "message": _("Wrong username or password.")},
                             status=status.HTTP_400_BAD_REQUEST)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token, key = tokens.issue(user, form.validated_data["device"])
+        return Response(s.TokenSerializer(token, context={"key": key}).data)
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        """Log out: the token stops working."""
-        Token.objects.filter(user=request.user).delete()
+        """Log this device out: the token of this request stops working; the user's
+        other devices stay logged in."""
+        if isinstance(request.auth, DeviceToken):
+            request.auth.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+
+class DeviceTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """The user's own devices: every token still valid, and revoking one of them (a
+    lost phone) without logging out the others."""
+
+    serializer_class = s.DeviceTokenSerializer
+    queryset = DeviceToken.objects.none()  # for the schema; get_queryset holds the user's
+    lookup_field = "handle"
+    lookup_value_regex = "[0-9a-f]{16}"
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return DeviceToken.objects.none()
+        return tokens.valid(self.request.user)
+
+    def get_object(self) -> DeviceToken:
+        found = tokens.of_device(self.request.user, self.kwargs["handle"])
+        if found is None:
+            raise NotFound(_("No such device of yours."))
+        return found
+
+    @extend_schema(responses={204: None, 404: s.ErrorSerializer})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().destroy(request, *args, **kwargs)

@@ -1,7 +1,15 @@
-"""Login throttling, shared by the login page and the API's token login: failed attempts
-are counted per username and per client address; past LOGIN_FAILURE_LIMIT within
-LOGIN_FAILURE_WINDOW seconds further attempts are refused until the window passes, so
-passwords cannot be guessed at speed.
+"""Login throttling for every door that logs in (the login page, the admin's login, the
+API's token login) and for the password change: failed attempts are counted per
+username and per client address; past LOGIN_FAILURE_LIMIT within LOGIN_FAILURE_WINDOW
+seconds further attempts are refused until the window passes, so passwords cannot be
+guessed at speed.
+
+The throttle sits in front of django.contrib.auth.authenticate(), which every login door
+calls: its backend, ThrottledModelBackend (Django's ModelBackend), refuses a throttled
+attempt before any password is checked, and the user_login_failed signal
+counts each failure. A door added later, or one the project does not write (the
+admin's), is throttled without knowing it. django-axes works the same way but keeps the
+username and the address as typed, which this module never stores (failure_key).
 
 The failures are rows in the database (cases.models.LoginFailure), not entries in a
 cache. A county serves from several processes behind a proxy: Django's default cache
@@ -17,7 +25,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -65,3 +77,28 @@ def throttled(username: str, address: str) -> bool:
 def record_failure(username: str, address: str) -> None:
     LoginFailure.objects.bulk_create([LoginFailure(key=key) for key in _keys(username, address)])
     LoginFailure.objects.filter(at__lte=_window_start()).delete()
+
+
+class ThrottledModelBackend(ModelBackend):
+    """Django's ModelBackend, refusing a throttled attempt before the password is checked
+    (authenticate() stops at PermissionDenied, trying no other backend), and marking the
+    request so the door can say why and the refusal is not counted as a failure."""
+
+    def authenticate(self, request: Any, username: str | None = None, password: str | None = None,
+                     **kwargs: Any) -> Any:
+        if username is not None and throttled(username, client_address(request)):
+            if request is not None:
+                request.login_throttled = True
+            raise PermissionDenied
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def was_throttled(request: Any) -> bool:
+    return bool(getattr(request, "login_throttled", False))
+
+
+@receiver(user_login_failed, dispatch_uid="cases.login_throttle.count_failure")
+def count_failure(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    username = credentials.get("username")
+    if isinstance(username, str) and not was_throttled(request):
+        record_failure(username, client_address(request))

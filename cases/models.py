@@ -20,6 +20,7 @@ from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from knox.models import AbstractAuthToken
 
 from .validators import mask_id_number, mask_phone, validate_id_number, validate_phone
 
@@ -599,3 +600,27 @@ def stage_writes_allowed() -> Iterator[None]:
         yield
     finally:
         _stage_writes.reset(token)
+
+
+class DeviceToken(AbstractAuthToken):
+    """One device's API token (django-rest-knox, KNOX_TOKEN_MODEL): a grid app on one phone,
+    a county platform's feed. Each login issues a token of its own, so one device logs out
+    or is revoked without the others; only a hash of the token is kept. Tokens expire
+    (API_TOKEN_DAYS) and are revoked when the user's password changes or the account is
+    deactivated (cases.tokens)."""
+
+    name = models.CharField(_("device"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("device token")
+        verbose_name_plural = _("device tokens")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.name or self.token_key[:4] + '…'}"
+
+    @property
+    def handle(self) -> str:
+        """How the owner names this token to revoke it: a prefix of the stored hash,
+        which reveals nothing of the token itself."""
+        return self.digest[:16]

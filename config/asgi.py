@@ -1,6 +1,8 @@
 """The ASGI entry point: Django for HTTP, the alerts socket for WebSocket."""
 
+import logging
 import os
+import re
 
 from django.core.asgi import get_asgi_application
 
@@ -22,7 +24,7 @@ from notifications.routing import websocket_urlpatterns  # noqa: E402
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
 
 # The origin check refuses pages of other sites, which a browser would let ride on the
-# user's session cookie; ?token= overrides the session for API clients.
+# user's session cookie; a token (header or ?token=) overrides the session for API clients.
 websocket_app = OriginCheck(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))))
 
 application = ProtocolTypeRouter(
@@ -33,3 +35,21 @@ application = ProtocolTypeRouter(
         "lifespan": lifespan,
     }
 )
+
+
+class HideTokens(logging.Filter):
+    """An API token given as `?token=` on the alerts socket is a credential: uvicorn's logs
+    (the access log of HTTP, the error log's line for each socket) show it as `token=…`.
+    Clients should send it in the Sec-WebSocket-Protocol header instead, which no log
+    records (notifications.auth)."""
+
+    TOKEN = re.compile(r"([?&]token=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.TOKEN.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+for name in ("uvicorn.access", "uvicorn.error"):
+    logging.getLogger(name).addFilter(HideTokens())

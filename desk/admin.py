@@ -19,10 +19,16 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from cases import personal_data
-from cases.models import Case, CaseEvent, Membership, OrgUnit, Party, PersonalDataAccess, Role
+from cases.models import Case, CaseEvent, DeviceToken, Membership, OrgUnit, Party, PersonalDataAccess, Role
 from workflow.admin import ReferenceDataAdmin, card_label
 from workflow.models import Deadline
 from workflow.permissions import PII, can, visible_to
+
+from .forms import AdminLoginForm
+
+# The admin's login says so when the login throttle refused it (the throttle itself holds
+# at every door: cases.login_throttle).
+admin.site.login_form = AdminLoginForm
 
 User = get_user_model()
 
@@ -267,4 +273,21 @@ class PersonalDataAccessAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: PersonalDataAccess | None = None) -> bool:
+        return False
+
+
+@admin.register(DeviceToken)
+class DeviceTokenAdmin(admin.ModelAdmin):
+    """Every device's API token: an administrator revokes a lost phone's here. Tokens are
+    issued only by the token login, which shows them once; the admin never sees one."""
+
+    list_display = ["user", "name", "created", "expiry"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "name"]
+    fields = readonly_fields = ["user", "name", "created", "expiry"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: DeviceToken | None = None) -> bool:
         return False

@@ -3,26 +3,35 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 from viewflow.contrib.auth import AuthenticationForm
 
-from cases.login_throttle import client_address, record_failure, throttled
+from cases.login_throttle import record_failure, throttled, was_throttled
 
 
-class LoginForm(AuthenticationForm):
-    """viewflow's login form, throttled like the API's token login."""
+class ThrottledLogin:
+    """Says why a login was refused when the throttle refused it (cases.login_throttle
+    counts and refuses at every door; the form only words the answer)."""
+
+    request: Any
 
     def clean(self) -> dict[str, Any]:
-        username = self.data.get("username", "")
-        address = client_address(self.request)
-        if throttled(username, address):
-            raise forms.ValidationError(_("Too many failed logins; try again later."), code="throttled")
         try:
-            return super().clean()
+            return super().clean()  # type: ignore[misc]
         except forms.ValidationError:
-            record_failure(username, address)
+            if was_throttled(self.request):
+                raise forms.ValidationError(_("Too many failed logins; try again later."), code="throttled") from None
             raise
+
+
+class LoginForm(ThrottledLogin, AuthenticationForm):
+    """viewflow's login form."""
+
+
+class AdminLoginForm(ThrottledLogin, AdminAuthenticationForm):
+    """The admin's login form (desk.admin)."""
 
 
 class ThrottledPasswordChangeForm(PasswordChangeForm):

@@ -17,7 +17,7 @@ from viewflow.urls.sites import AppMenuMixin
 
 from workflow.permissions import may_administer, may_file_returns, may_review, may_supervise, reporting_units
 
-from . import assessment, board, case_page, dashboard, intake, ledgers, queue, screening, workbench
+from . import assessment, board, case_page, dashboard, devices, intake, ledgers, queue, screening, workbench
 from .forms import LoginForm, ThrottledPasswordChangeForm
 from .responses import only_for
 
@@ -48,6 +48,8 @@ class WorkbenchPages(MenuEntry):
     index_path = path("", workbench.workbench, name="index")
     read_path = path("notifications/<int:pk>/read/", workbench.mark_read, name="read")
     read_all_path = path("notifications/read/", workbench.mark_all_read, name="read_all")
+    devices_path = path("devices/", devices.devices, name="devices")
+    revoke_device_path = path("devices/<str:handle>/revoke/", devices.revoke, name="revoke_device")
 
 
 class IntakePages(MenuEntry):

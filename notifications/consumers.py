@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from .auth import query_value
+from .auth import SUBPROTOCOL, query_value
 from .models import Notification
 from .services import alert_message, group_name
 
@@ -121,7 +121,7 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             # Accepted, then closed with the code: a handshake refused outright reaches
             # the client as HTTP 403 and close code 1006, which says nothing.
-            await self.accept()
+            await self.accept(self.subprotocol())
             await self.close(code=UNAUTHENTICATED)
             return
         self.user_id = user.pk
@@ -130,8 +130,13 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         # arrives as a push, where reading first could miss it.
         async with membership_slots():
             await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
+        await self.accept(self.subprotocol())
         await self.send_backlog(await self.backlog_start())
+
+    def subprotocol(self) -> str | None:
+        # A client that offered subprotocols (the token in the header) must hear one
+        # back, or its WebSocket library fails the handshake.
+        return SUBPROTOCOL if SUBPROTOCOL in (self.scope.get("subprotocols") or []) else None
 
     async def backlog_start(self) -> int:
         """The `?after=` id, or 0."""

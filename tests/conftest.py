@@ -165,3 +165,29 @@ def resolve(cast: Cast, case: Any, at: datetime | None = None, *, outcome: str =
             summary: str = "口头协议。") -> Any:
     """mia resolves with an agreement (oral unless told otherwise)."""
     return step(case, "resolve", cast.mia, at, outcome=outcome, summary=summary)
+
+
+def token_for(user: Any, device: str = "tests") -> str:
+    """A new API token for `user`, as the token login issues it (cases.tokens)."""
+    from cases import tokens
+
+    return tokens.issue(user, device)[1]
+
+
+def tokens_for(users: list[Any]) -> dict[int, str]:
+    """One new API token per user, written in one statement (the benchmarks' thousands of
+    clients): user id → token."""
+    from django.utils import timezone
+    from knox.models import get_digest_token
+    from knox.settings import CONSTANTS, knox_settings
+
+    from cases.models import DeviceToken
+
+    keys, rows = {}, []
+    for user in users:
+        digest, key = get_digest_token()
+        keys[user.pk] = key
+        rows.append(DeviceToken(user=user, digest=digest, token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH],
+                                expiry=timezone.now() + knox_settings.TOKEN_TTL, name="bench"))
+    DeviceToken.objects.bulk_create(rows)
+    return keys

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.forms import IntakeForm, PartyForm
+from cases.forms import MAX_PARTIES, IntakeForm, PartyForm
 from cases.models import Case, CaseEvent, CaseSerial, Party, stage_writes_allowed
 from notifications.services import notify
 
@@ -175,6 +175,10 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
         errors, labels = problem.errors, problem.details["labels"]
     if not parties:
         errors["parties"] = [_("A case has at least one party.")]
+    if len(parties) > MAX_PARTIES:
+        errors["parties"] = [_("A case names at most %(count)d parties; name the representatives of a group "
+                               "and count the others in people involved.") % {"count": MAX_PARTIES}]
+        party_forms = []
     for i, party_form in enumerate(party_forms, start=1):
         if not party_form.is_valid():
             problem = invalid(party_form)

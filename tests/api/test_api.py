@@ -17,12 +17,11 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from cases.models import Case, CaseEvent, Category, LoginFailure, Party, Source
+from cases.models import Case, CaseEvent, Category, DeviceToken, LoginFailure, Party, Source
 from notifications.models import Notification
-from tests.conftest import DISPUTE, PARTIES, PETITION, Cast, local, report
+from tests.conftest import DISPUTE, PARTIES, PETITION, Cast, local, report, token_for
 from tests.workflow.test_permissions import investigating, reported
 from workflow import services
 from workflow.models import Deadline
@@ -48,8 +47,7 @@ PAGE_KEYS = {"count", "next", "previous", "results"}
 def api(user: Any = None) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 
@@ -737,6 +735,8 @@ def test_each_unit_offered_is_accepted_when_reporting(cast):
 
 PATHS = {
     "/api/v1/auth/token/": {"post", "delete"},
+    "/api/v1/auth/tokens/": {"get"},
+    "/api/v1/auth/tokens/{handle}/": {"delete"},
     "/api/v1/cases/": {"get", "post"},
     "/api/v1/cases/{id}/": {"get"},
     "/api/v1/cases/{id}/events/": {"get"},
@@ -832,20 +832,23 @@ def login(username: str, password: str) -> Any:
 def test_a_token_login_returns_a_token_that_authenticates(cast):
     response = login("olga", "pw-olga")
     assert response.status_code == 200
-    assert set(response.json()) == {"token"}
+    assert set(response.json()) == {"token", "id", "device", "created", "expiry"}
     token = response.json()["token"]
-    assert Token.objects.get(key=token).user == cast.olga
+    # Only a hash is kept: the token itself is nowhere in the database.
+    stored = DeviceToken.objects.get(user=cast.olga)
+    assert token not in (stored.digest, stored.token_key) and stored.handle == response.json()["id"]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get(f"{API}/cases/").status_code == 200
-    # Logging in again gives the same token.
-    assert login("olga", "pw-olga").json()["token"] == token
+    # Logging in again, from another device, gives another token; the first still works.
+    assert login("olga", "pw-olga").json()["token"] != token
+    assert client.get(f"{API}/cases/").status_code == 200
 
 
 def test_a_wrong_password_is_a_json_400_and_no_token(cast):
     assert_error(login("olga", "wrong"), 400, "invalid_credentials")
     assert_error(login("nobody", "pw-olga"), 400, "invalid_credentials")
-    assert not Token.objects.exists()
+    assert not DeviceToken.objects.exists()
 
 
 def test_a_login_without_fields_is_a_json_400_naming_them(cast):
@@ -859,7 +862,7 @@ def test_after_too_many_failures_even_the_right_password_is_refused_with_429(cas
     refused = login("olga", "pw-olga")
     assert_error(refused, 429)
     assert int(refused["Retry-After"]) > 0
-    assert not Token.objects.filter(user=cast.olga).exists()
+    assert not DeviceToken.objects.filter(user=cast.olga).exists()
 
 
 def test_failures_from_one_address_across_usernames_are_throttled_too(cast):
@@ -881,7 +884,7 @@ def test_logging_out_makes_the_token_stop_working(cast):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.delete(f"{API}/auth/token/").status_code == 204
-    assert not Token.objects.filter(key=token).exists()
+    assert not DeviceToken.objects.exists()
     assert_error(client.get(f"{API}/cases/"), 401)
 
 

@@ -23,7 +23,6 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from werkzeug.test import Client
@@ -31,7 +30,7 @@ from werkzeug.test import Client
 from cases.models import CaseEvent
 from config.wsgi import application
 from notifications.models import Notification
-from tests.conftest import DISPUTE, PARTIES, Cast, local, report
+from tests.conftest import DISPUTE, PARTIES, Cast, local, report, token_for
 from tests.workflow.test_permissions import MATRIX, escalated, investigating, resolved, with_supervision_order
 from workflow import services
 from workflow.permissions import visible_to
@@ -153,7 +152,7 @@ def world(cast: Cast, in_process_requests: None) -> Any:
 
 def call(case: Any, user: Any) -> Any:
     """Send one generated request as `user`, in a savepoint rolled back afterwards."""
-    token = Token.objects.get_or_create(user=user)[0].key
+    token = token_for(user)
     # The rollback also takes the failures of generated logins with it, so the throttle
     # never turns a later example's login into a 429.
     with transaction.atomic():
@@ -210,7 +209,7 @@ def test_a_case_with_blank_and_empty_fields_answers_in_the_published_shape(world
     promised an object. Here a township case olga registered (no village, no lead
     department, not closed) is read, listed and acted on."""
     client = Client(application)
-    headers = {"Authorization": f"Token {Token.objects.get_or_create(user=world.olga)[0].key}"}
+    headers = {"Authorization": f"Token {token_for(world.olga)}"}
     townwide = WORLD["townwide"]
     read = client.get(f"/api/v1/cases/{townwide}/", headers=headers)
     assert read.status_code == 200
@@ -229,7 +228,7 @@ def test_an_operation_that_takes_the_case_out_of_reach_answers_in_the_published_
     which the county holds it and she no longer sees it — answered 500, after the
     escalation had been committed."""
     client = Client(application)
-    headers = {"Authorization": f"Token {Token.objects.get_or_create(user=world.olga)[0].key}"}
+    headers = {"Authorization": f"Token {token_for(world.olga)}"}
     townwide = WORLD["townwide"]
     response = client.post(f"/api/v1/cases/{townwide}/transitions/escalate/", json={"reason": "需县级协调。"},
                            headers=headers)

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent
 from notifications.models import Notification
+from tests.conftest import token_for
 from tests.workflow.test_permissions import EVERYONE, FILES, MATRIX, investigating, visible_in
 from workflow.models import Deadline
 
@@ -27,7 +27,7 @@ def clients(cast) -> dict[str, APIClient]:
     made = {}
     for username in EVERYONE:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=getattr(cast, username)).key)
+        client.credentials(HTTP_AUTHORIZATION="Token " + token_for(getattr(cast, username)))
         made[username] = client
     return made
 

@@ -178,10 +178,9 @@ def build() -> Fixture:
     """1,000 mediators of 柳林镇, each the assignee of one case accepted through the
     service; their tokens made directly (as the token endpoint would)."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from cases.models import Membership, Role
-    from tests.conftest import build_cast, local, report
+    from tests.conftest import build_cast, local, report, tokens_for
     from workflow import services
     from workflow.models import Deadline
     from workflow.refdata import invalidate_all
@@ -197,8 +196,7 @@ def build() -> Fixture:
     User.objects.bulk_create(people)
     people = list(User.objects.filter(username__startswith="tiaojie").order_by("username"))
     Membership.objects.bulk_create(Membership(user=u, unit=cast.liulin, role=Role.MEDIATOR) for u in people)
-    Token.objects.bulk_create(Token(user=u, key=Token.generate_key()) for u in people)
-    tokens = dict(Token.objects.filter(user__in=people).values_list("user_id", "key"))
+    tokens = tokens_for(people)
     deadlines = []
     for i, user in enumerate(people):
         case = report(cast, title=f"基准纠纷{i}", at=local(2026, 3, 2, 9))

@@ -283,8 +283,8 @@ def prepare(county: Any) -> tuple[list[dict[str, Any]], Baseline]:
     """The clients (tokens and sessions made directly, as logging in would) and their
     townships' pools of cases."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from cases import tokens
     from cases.models import Case, CaseEvent
 
     User = get_user_model()
@@ -310,8 +310,7 @@ def prepare(county: Any) -> tuple[list[dict[str, Any]], Baseline]:
         for user in User.objects.filter(pk__in=officers).order_by("username"):
             if len(specs) == CLIENTS:
                 break
-            token, _ = Token.objects.get_or_create(user=user)
-            specs.append({"user": user.pk, "token": token.key, "session": session_for(user),
+            specs.append({"user": user.pk, "token": tokens.issue(user, "load test")[1], "session": session_for(user),
                           "stages": township_stages, "assignees": township_assignees})
     last = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     return specs, Baseline(CaseEvent.objects.count(), last, stages, assignees)

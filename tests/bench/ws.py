@@ -143,11 +143,10 @@ def rss_kb(pid: int) -> int:
 def build(count: int) -> list[str]:
     """`count` people of a township, each with a token and one unread alert."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from cases.models import Membership, Role
     from notifications.models import Notification
-    from tests.conftest import build_cast
+    from tests.conftest import build_cast, tokens_for
     from workflow.refdata import invalidate_all
 
     invalidate_all()
@@ -159,13 +158,12 @@ def build(count: int) -> list[str]:
     User.objects.bulk_create(people)
     people = list(User.objects.filter(username__startswith="ws").order_by("username"))
     Membership.objects.bulk_create(Membership(user=u, unit=cast.liulin, role=Role.MEDIATOR) for u in people)
-    Token.objects.bulk_create(Token(user=u, key=Token.generate_key()) for u in people)
     from django.utils import timezone
 
     now = timezone.now()
     Notification.objects.bulk_create(Notification(user=u, kind="assignment", level="assignment",
                                                   text="案件已分派给您。", created_at=now) for u in people)
-    tokens = dict(Token.objects.filter(user__in=people).values_list("user_id", "key"))
+    tokens = tokens_for(people)
     return [tokens[u.pk] for u in people]
 
 

@@ -16,11 +16,10 @@ import pytest
 from django.db.models import F, Q
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases.login_throttle import failure_key, record_failure, throttled
-from cases.models import LoginFailure
+from cases.models import DeviceToken, LoginFailure
 from tests.servers import PROJECT_ROOT, child_env
 from tests.workflow.test_concurrency import THREADS, race
 
@@ -141,7 +140,7 @@ def test_an_overlong_username_is_a_wrong_login_counted_under_a_bounded_key(setti
     # differs in its last character is another username with a count of its own.
     assert token_login(overlong, "10.0.1.1").status_code == 429
     assert token_login(overlong[:-1] + "林", "10.0.1.2").status_code == 400
-    assert not Token.objects.exists()
+    assert not DeviceToken.objects.exists()
 
 
 @pytest.mark.django_db
@@ -155,3 +154,47 @@ def test_a_username_with_a_nul_character_is_refused_not_a_server_error(cast: Any
     record_failure("olga\x00", "")
     assert throttled("olga\x00", "") is False
     assert [key.startswith("user#") and "\x00" not in key for key in held()] == [True]
+
+
+# One throttle for every door: it sits in front of authenticate() (cases.login_throttle.
+# LoginThrottleBackend), so the admin's login, which the project does not write, counts
+# and refuses like the login page and the token login.
+
+def admin(superuser: bool = True) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("root", password="pw-root", is_staff=True, is_superuser=superuser)
+
+
+def test_wrong_passwords_at_the_admin_login_are_counted_and_then_refused(cast: Any, client: Client,
+                                                                         settings: Any) -> None:
+    settings.LOGIN_FAILURE_LIMIT = 3
+    root = admin()
+    for _attempt in range(3):
+        response = client.post(reverse("admin:login"), {"username": "root", "password": "wrong"})
+        assert response.status_code == 200
+    assert held() == {user("root"): 3, addr("127.0.0.1"): 3}
+    response = client.post(reverse("admin:login"), {"username": "root", "password": "pw-root"})
+    assert "登录失败次数过多" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert held() == {user("root"): 3, addr("127.0.0.1"): 3}
+    age(LoginFailure.objects.all(), settings.LOGIN_FAILURE_WINDOW + 1)
+    client.post(reverse("admin:login"), {"username": "root", "password": "pw-root"})
+    assert client.session["_auth_user_id"] == str(root.pk)
+
+
+@pytest.mark.parametrize("door", ["login page", "token login"])
+def test_locked_out_at_one_door_is_locked_out_at_the_admin(cast: Any, settings: Any, door: str) -> None:
+    settings.LOGIN_FAILURE_LIMIT = 3
+    admin()
+    for _attempt in range(3):
+        if door == "login page":
+            Client().post(reverse("login"), {"username": "root", "password": "wrong"})
+        else:
+            APIClient().post("/api/v1/auth/token/", {"username": "root", "password": "wrong"}, format="json",
+                             REMOTE_ADDR="10.9.9.9")
+    assert held()[user("root")] == 3
+    fresh = Client(REMOTE_ADDR="10.8.8.8")
+    response = fresh.post(reverse("admin:login"), {"username": "root", "password": "pw-root"})
+    assert "登录失败次数过多" in response.content.decode()
+    assert "_auth_user_id" not in fresh.session

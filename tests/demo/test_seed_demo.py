@@ -56,6 +56,8 @@ def test_it_creates_a_user_in_every_role_with_the_shared_password(seeded: str) -
     assert not get_user_model().objects.filter(first_name="").exists()
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_staff and admin.is_superuser
+    # Staff status, the admin's door, for the administrator alone.
+    assert list(get_user_model().objects.filter(is_staff=True).values_list("username", flat=True)) == ["admin"]
     assert authenticate(username="tj_wang", password="tiaochu-demo") is not None
     assert "tiaochu-demo" in seeded
     for username in ("wg_dongwan", "zzb_li", "zzb_zhuren", "fg_zhen", "xian_zzb", "xian_ld", "lx_pcs", "ck_viewer"):
@@ -129,15 +131,17 @@ def test_it_refuses_a_database_that_is_not_empty(seeded: str) -> None:
 
 
 @pytest.mark.django_db
-def test_a_demo_officer_reads_her_cases_in_the_admin(client):
+def test_a_demo_officer_reads_her_cases_in_the_pages_and_is_not_let_into_the_admin(client):
     call_command("seed_demo", "--cases", "20", stdout=StringIO())
     officer = get_user_model().objects.get(username="zzb_li")
     client.force_login(officer)
-    response = client.get("/admin/cases/case/")
+    response = client.get("/desk/queue/", {"stage": "all"})
     assert response.status_code == 200
     visible = visible_to(officer)
     assert visible.exists()
     assert all(number in response.content.decode() for number in visible.values_list("number", flat=True)[:5])
+    refused = client.get("/admin/cases/case/")
+    assert refused.status_code == 302 and refused["Location"].startswith("/admin/login/")
 
 
 def test_villages_have_returns_some_nil_one_late_some_missing_and_suspects(seeded: str) -> None:

@@ -11,11 +11,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases.models import CaseEvent, PersonalDataAccess
-from tests.conftest import report
+from tests.conftest import report, token_for
 from tests.desk.test_admin import RAW_ID, change_url, logged_in, staff
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +26,7 @@ def accesses() -> list[tuple[str, int, str]]:
 
 def api(user: Any) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

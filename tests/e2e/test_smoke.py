@@ -58,12 +58,12 @@ def test_the_servers_own_sweep_pushes_a_live_alert_into_the_browser(server: Serv
     picked = json.loads(server.shell(f"""
 import json
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from cases import tokens
 from workflow.models import Deadline
 deadline = (Deadline.objects.open().filter(paused_at__isnull=True, case__responsible_unit__code="QY-LL")
             .select_related("case").order_by("pk").first())
-token, _ = Token.objects.get_or_create(user=get_user_model().objects.get(username={OFFICER.username!r}))
-print(json.dumps({{"case": deadline.case.number, "token": token.key}}))
+_row, token = tokens.issue(get_user_model().objects.get(username={OFFICER.username!r}), "smoke test")
+print(json.dumps({{"case": deadline.case.number, "token": token}}))
 """))
     # Any page of the server's will do: the socket's Origin is what the server checks.
     desktop.goto(LOGIN_PATH)

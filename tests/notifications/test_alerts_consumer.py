@@ -28,14 +28,13 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from config.asgi import application
 from notifications import consumers
 from notifications.consumers import BACKLOG_LIMIT, BAD_AFTER, MAX_ID, UNAUTHENTICATED
 from notifications.models import Notification
 from notifications.services import notify, push
-from tests.conftest import Cast, report
+from tests.conftest import Cast, report, token_for
 
 # The consumer reads the database from the event loop's side; its reads must see what the
 # test committed. The serialized rollback restores the seeded calendar and rules after.
@@ -219,25 +218,25 @@ def test_an_inactive_user_is_refused_despite_the_session(cast: Cast) -> None:
 
 
 def test_an_api_client_connects_with_a_token_and_a_bad_token_is_refused(cast: Cast) -> None:
-    token = Token.objects.create(user=cast.pete)
+    token = token_for(cast.pete)
     mine = overdue(cast, cast.pete)
     overdue(cast, cast.lena)
-    retired = Token.objects.create(user=cast.vic)
+    retired = token_for(cast.vic)
     cast.vic.is_active = False
     cast.vic.save(update_fields=["is_active"])
     lena_session = session_headers(cast.lena)
 
     async def body() -> None:
-        async with connected([ORIGIN, HOST], f"?token={token.key}") as pete:
+        async with connected([ORIGIN, HOST], f"?token={token}") as pete:
             assert await backlog_ids(pete) == [mine.pk]
         # API clients often send no Origin; with a token that is fine, with a cookie not.
-        async with connected([HOST], f"?token={token.key}") as pete:
+        async with connected([HOST], f"?token={token}") as pete:
             assert await backlog_ids(pete) == [mine.pk]
         no_origin = [header for header in lena_session if header[0] != b"origin"]
         assert (await refusal(no_origin))[0] is False
         assert await refusal([ORIGIN, HOST], "?token=not-a-token") == (False, UNAUTHENTICATED)
         assert await refusal([ORIGIN, HOST], "?token=") == (False, UNAUTHENTICATED)
-        assert await refusal([ORIGIN, HOST], f"?token={retired.key}") == (False, UNAUTHENTICATED)
+        assert await refusal([ORIGIN, HOST], f"?token={retired}") == (False, UNAUTHENTICATED)
         # A bad token does not fall back to the session that came with it.
         assert await refusal(lena_session, "?token=not-a-token") == (False, UNAUTHENTICATED)
 

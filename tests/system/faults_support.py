@@ -352,9 +352,8 @@ def seed_private_database() -> None:
     a few accepted cases, API tokens; prints what the test needs as JSON."""
     from django.test.utils import override_settings
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
-    from tests.conftest import build_cast
+    from tests.conftest import build_cast, token_for
     from tests.system.test_embedded_server import accepted_case
     from workflow.models import Deadline
 
@@ -363,7 +362,7 @@ def seed_private_database() -> None:
         cast = build_cast()
     cases = [accepted_case(cast, lead=cast.justice, assignee=cast.mia, at=timezone.now()) for _ in range(4)]
     print(json.dumps({
-        "tokens": {user.username: Token.objects.create(user=user).key for user in (cast.olga, cast.mia)},
+        "tokens": {user.username: token_for(user) for user in (cast.olga, cast.mia)},
         "cases": [case.pk for case in cases],
         "deadlines": list(Deadline.objects.open().filter(case__in=cases).values_list("pk", flat=True)),
     }))

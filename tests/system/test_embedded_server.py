@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from websockets.sync.client import ClientConnection, connect
 
 from notifications.models import Notification
-from tests.conftest import Cast, build_cast, report
+from tests.conftest import Cast, build_cast, report, token_for
 from tests.servers import alerts_url, child_env, free_port, serve, stop, wait_for_port
 from workflow import services
 from workflow.models import Deadline
@@ -87,7 +86,7 @@ def test_make_run_pushes_a_live_alert_within_seconds_of_a_deadline_passing(tmp_p
     cases = [accepted_case(cast, lead=cast.justice, assignee=cast.mia, at=now) for _ in range(3)]
     moved = Deadline.objects.open().get(case=cases[0])
     # lena is the liaison of the lead department; hans is of another department.
-    tokens = {user.username: Token.objects.create(user=user).key for user in (cast.lena, cast.hans)}
+    tokens = {user.username: token_for(user) for user in (cast.lena, cast.hans)}
 
     port = free_port()
     server = serve("uvicorn", port, child_env(tmp_path / "var", SWEEP_INTERVAL="1"), tmp_path)
@@ -111,6 +110,9 @@ def test_make_run_pushes_a_live_alert_within_seconds_of_a_deadline_passing(tmp_p
     finally:
         stop([server])
 
+    # The tokens came in the URL (?token=): the server's log shows neither.
+    log = server.log.read_text(errors="replace")
+    assert "/ws/alerts/?token=…" in log and not any(token in log for token in tokens.values())
     alert = overdue_push(got["lena"], moved.pk)
     assert alert is not None, f"no overdue push for deadline {moved.pk} within 15 s; lena got {got['lena']}"
     print(f"overdue push {arrived - due:.2f} s after the due time")

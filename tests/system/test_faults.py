@@ -36,14 +36,13 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from websockets.sync.client import connect
 
 from cases.models import Case, CaseEvent
 from notifications.consumers import SYNC_MIN_SECONDS
 from notifications.models import Notification
 from notifications.services import PUSH_TIMEOUT, notify
-from tests.conftest import build_cast, local, report
+from tests.conftest import build_cast, local, report, token_for
 from tests.servers import HOST, PROJECT_ROOT, alerts_url, child_env, free_port, serve, spawn, stop, wait_for_port
 from tests.system.faults_support import AlertClient, PrivateCluster, PrivateRedis, port_open, request, wait_until
 from tests.system.test_embedded_server import accepted_case, bring_overdue_step_near
@@ -100,7 +99,7 @@ def test_with_redis_hung_then_down_the_sweep_and_pages_go_on_and_clients_get_the
     before, hung, down, after = deadlines[:2], deadlines[2:5], deadlines[5:8], deadlines[8:]
     waiting = report(cast, at=now)  # accepted over the API while Redis hangs
     listeners = {name: getattr(cast, name) for name in ("olga", "lena", "mia")}
-    tokens = {name: Token.objects.create(user=user).key for name, user in listeners.items()}
+    tokens = {name: token_for(user) for name, user in listeners.items()}
     browser = Client()
     browser.force_login(cast.olga)
     session = {settings.SESSION_COOKIE_NAME: browser.cookies[settings.SESSION_COOKIE_NAME].value}
@@ -204,7 +203,7 @@ def test_an_alert_whose_push_a_hung_redis_lost_reaches_the_open_socket_on_its_ne
     redis = PrivateRedis(tmp_path)
     cast = build_cast()
     case = report(cast)
-    token = Token.objects.create(user=cast.lena).key
+    token = token_for(cast.lena)
     # This process pushes through the private Redis, as a sweeper beside the server would.
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
                                            "CONFIG": {"hosts": [{"address": redis.url, "socket_timeout": None}]}}}

@@ -18,12 +18,11 @@ from asgiref.sync import async_to_sync
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent, PersonalDataAccess
 from reports.ledgers import ledger_response
-from tests.conftest import PARTIES, PETITION, Cast, build_cast, local, report
+from tests.conftest import PARTIES, PETITION, Cast, build_cast, local, report, token_for
 from workflow import services
 
 # Rows: one person per role (and the county supervisor above them all).
@@ -96,7 +95,7 @@ def staff(user: Any) -> Client:
 
 def api(user: Any) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

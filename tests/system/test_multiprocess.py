@@ -26,12 +26,11 @@ import redis
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import ClientConnection, connect
 
 from cases.models import CaseEvent
 from notifications.models import Notification
-from tests.conftest import build_cast
+from tests.conftest import build_cast, token_for
 from tests.servers import Child, alerts_url, child_env, free_port, serve, spawn, stop, wait_for_port
 from tests.system.test_embedded_server import accepted_case, bring_overdue_step_near
 from workflow.models import Deadline
@@ -178,7 +177,7 @@ def test_two_servers_and_two_sweepers_deliver_each_alert_once_to_exactly_those_c
     # owen (桃源镇's officer), carl (the county's supervisor: escalations only) and sam
     # (柳林镇's supervisor) are concerned with none of it.
     users = ["olga", "mia", "lena", "pete", "hans", "owen", "carl", "sam"]
-    tokens = {name: Token.objects.create(user=getattr(cast, name)).key for name in users}
+    tokens = {name: token_for(getattr(cast, name)) for name in users}
     # What each already has unread (the assignment notices of accepting) comes in the backlog.
     before = {name: Notification.objects.filter(user=getattr(cast, name)).count() for name in users}
     want = {name: before[name] + overdue[name] for name in users}

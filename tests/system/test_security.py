@@ -14,14 +14,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from rest_framework.test import APIClient
 
-from cases.models import Case, CaseEvent, Party, ScreeningReturn
+from cases.models import CaseEvent
 from notifications.models import Notification
 from tests.conftest import local, report
+from tests.doors import page_routes, state
 from workflow import services
-from workflow.models import Deadline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,44 +77,15 @@ def test_pages_refuse_to_be_framed_or_sniffed(cast: Any, client: Any) -> None:
 
 # CSRF: every page route, found in the URLconf.
 
-def page_routes() -> list[tuple[str, URLPattern]]:
-    """(name, pattern) of every named route outside the admin: the pages (desk:*),
-    accounts (login, logout, password change and reset), set_language, and the API
-    (session-authenticated calls need the token too)."""
-
-    def walk(patterns: list[Any], namespaces: list[str], prefix: str) -> Any:
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                ns = [*namespaces, p.namespace] if p.namespace else namespaces
-                if p.namespace != "admin":
-                    yield from walk(p.url_patterns, ns, prefix + str(p.pattern))
-            elif p.name and "(?P<format>" not in str(p.pattern):
-                yield ":".join([*namespaces, p.name]), prefix + str(p.pattern)
-
-    return sorted(set(walk(get_resolver().url_patterns, [], "")))
-
-
 def fill(route: str, pattern: str, objects: dict[str, int]) -> str:
     """The route's URL with its arguments filled in with real objects."""
     kwargs: dict[str, Any] = {}
-    for arg in ("pk", "name", "uidb64", "token", "document_id"):
-        if f"<int:{arg}>" in pattern or f"<slug:{arg}>" in pattern or f"<{arg}>" in pattern or f"(?P<{arg}>" in pattern:
+    for arg in ("pk", "name", "uidb64", "token", "document_id", "handle"):
+        if any(f"<{kind}{arg}>" in pattern for kind in ("int:", "slug:", "str:", "")) or f"(?P<{arg}>" in pattern:
             kwargs[arg] = {"pk": objects["notification"] if "notification" in route or route.endswith(":read")
                            else objects["case"], "name": "note", "uidb64": "MQ", "token": "set-password",
-                           "document_id": 1}[arg]
+                           "document_id": 1, "handle": "0123456789abcdef"}[arg]
     return reverse(route, kwargs=kwargs)
-
-
-def state(cast: Any) -> tuple[Any, ...]:
-    from cases.models import PersonalDataAccess
-
-    return (
-        list(Case.objects.order_by("pk").values_list("pk", "stage", "assignee", "risk")),
-        CaseEvent.objects.count(), Party.objects.count(), ScreeningReturn.objects.count(),
-        list(Notification.objects.order_by("pk").values_list("read_at", flat=True)),
-        list(Deadline.objects.order_by("pk").values_list("due_at", "paused_at", "extended_by")),
-        get_user_model().objects.get(pk=cast.olga.pk).password, PersonalDataAccess.objects.count(),
-    )
 
 
 def test_the_walk_finds_the_forms(cast: Any) -> None:
@@ -136,8 +107,10 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(cast: 
             "password": "pw-olga", "old_password": "pw-olga", "new_password1": "Forged-2026-x",
             "new_password2": "Forged-2026-x", "language": "en", "email": "olga@example.com", "confirm": "1",
             "reason": "伪造", "risk": "major"}
-    before = state(cast)
+    before = state()
     for route, pattern in page_routes():
+        if route == "api-token":
+            continue  # reads no session: below
         url = fill(route, pattern, objects)
         # The API without a session cookie has nothing to ride on (tokens are not sent
         # by browsers on their own): only the session matters there.
@@ -146,7 +119,7 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(cast: 
             response = client.post(url, json.dumps(body), content_type="application/json") if api else client.post(
                 url, body)
             assert response.status_code == 403, (route, url, response.status_code)
-            assert state(cast) == before, route
+            assert state() == before, route
     assert signed_in.session["_auth_user_id"] == str(cast.olga.pk)  # logout refused too
     assert "django_language" not in signed_in.cookies
     # The refusals are CSRF's: with the token, the same form goes through.
@@ -226,3 +199,20 @@ def test_the_connection_pool_is_set_up_only_with_connections_given_back(tmp_path
     kept = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "DB_CONN_MAX_AGE": "60"},
                           capture_output=True, text=True, timeout=60)
     assert kept.returncode != 0 and "DB_POOL_SIZE needs DB_CONN_MAX_AGE=0" in kept.stderr
+
+
+def test_the_token_login_reads_no_session_and_takes_no_form_from_another_site(cast: Any) -> None:
+    """The one POST without CSRF: the token login authenticates by the body alone, so a
+    session rides on nothing there, and another site's page can send it only a form
+    (JSON needs a CORS preflight this server never grants), which it refuses."""
+    from cases.models import DeviceToken
+
+    signed_in = Client(enforce_csrf_checks=True)
+    signed_in.force_login(cast.olga)
+    forged = signed_in.post(reverse("api-token"), {"username": "olga", "password": "pw-olga"})
+    assert forged.status_code == 415
+    anonymous = Client(enforce_csrf_checks=True)
+    response = anonymous.post(reverse("api-token"), json.dumps({"username": "mia", "password": "pw-mia"}),
+                              content_type="application/json")
+    assert response.status_code == 200
+    assert list(DeviceToken.objects.values_list("user__username", flat=True)) == ["mia"]

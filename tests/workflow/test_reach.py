@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases.models import Case, OrgUnit
 from notifications.models import Notification
 from reports.assessment import assess
-from tests.conftest import DISPUTE, PARTIES, PETITION, local, report
+from tests.conftest import DISPUTE, PARTIES, PETITION, local, report, token_for
 from workflow import services
 from workflow.errors import InvalidData, NotPermitted
 from workflow.forms import AcceptForm, AssignForm
@@ -29,7 +28,7 @@ ACCUSATION = {**PETITION, "petition_type": "accusation", "title": "检举镇干�
 
 def api(user: Any) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

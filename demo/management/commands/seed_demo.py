@@ -23,7 +23,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -414,18 +413,10 @@ class Seeder:
         def unit(code: str, name: str, level: str, parent: OrgUnit | None) -> OrgUnit:
             return OrgUnit.objects.create(code=code, name=name, level=level, parent=parent)
 
-        # Until the working pages exist the admin is the way in: every demo user is staff
-        # and may read cases there; visible_to() cuts each list to their reach.
-        readers, _ = Group.objects.get_or_create(name="案件查阅 case readers")
-        readers.permissions.set(
-            Permission.objects.filter(
-                codename__in=["view_case", "view_party", "view_caseevent", "view_deadline", "view_notification"]
-            )
-        )
-
+        # Only the administrator is staff: everyone else works in the pages, and the admin
+        # (with its own login) is one door fewer to guard for them.
         def person(staff: Staff, org: OrgUnit) -> Any:
-            user = User.objects.create(username=staff.username, first_name=staff.name, password=hashed, is_staff=True)
-            user.groups.add(readers)
+            user = User.objects.create(username=staff.username, first_name=staff.name, password=hashed)
             Membership.objects.create(user=user, unit=org, role=staff.role)
             self.users_by_id[user.pk] = user
             self.units[org.pk].by_role.setdefault(staff.role, []).append(user)
