@@ -109,8 +109,8 @@ class IntakeForm(ReadableText, forms.ModelForm):
 
 
 # The parties one registration may name, at every door (intake page, API, import): a
-# group matter beyond this is registered with its representatives (信访工作条例 第十八条
-# asks a group of visitors to choose at most five), the rest counted in people_involved.
+# group matter beyond this is registered with its representatives (a group of visitors
+# chooses at most five: 《信访条例》2005 第十八条), the rest counted in people_involved.
 MAX_PARTIES = 30
 
 
