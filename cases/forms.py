@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from .models import Case, OrgUnit, Party
@@ -24,6 +25,11 @@ class ReadableText:
         for field in self.fields.values():
             if isinstance(field, forms.CharField):
                 field.validators.append(validate_readable_text)  # the form's own copy of the field
+
+
+# A brief account (简要情况), as the ledgers' column holds it; the full story goes in the
+# documents and the investigation's findings.
+SUMMARY_MAX = 2000
 
 
 class IntakeForm(ReadableText, forms.ModelForm):
@@ -67,6 +73,14 @@ class IntakeForm(ReadableText, forms.ModelForm):
         # until someone says otherwise.
         self.fields["risk"].required = False
         self.fields["people_involved"].required = False
+        summary = self.fields["summary"]
+        summary.max_length = SUMMARY_MAX
+        summary.widget.attrs["maxlength"] = str(SUMMARY_MAX)
+        summary.validators.append(MaxLengthValidator(SUMMARY_MAX, _("Keep the summary to at most %(limit_value)d "
+                                                                     "characters; it has %(show_value)d.")))
+        amount = self.fields["amount"]
+        amount.widget.attrs["min"] = "0"
+        amount.validators.append(MinValueValidator(0, _("The amount cannot be negative.")))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

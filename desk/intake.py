@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy
 
 from cases.forms import MAX_PARTIES, IntakeForm, PartyForm
 from cases.models import OrgUnit
@@ -19,9 +20,21 @@ from workflow import services
 from workflow.errors import InvalidData, NotPermitted
 from workflow.permissions import reporting_units
 
+
+class Parties(forms.BaseFormSet):
+    """Parties, counted in people's words: Django's own say "forms"."""
+
+    default_error_messages = {
+        "too_few_forms": ngettext_lazy("Name at least %(num)d party.", "Name at least %(num)d parties.", "num"),
+        "too_many_forms": ngettext_lazy("Name at most %(num)d party; register a group by its representatives.",
+                                        "Name at most %(num)d parties; register a group by its representatives.",
+                                        "num"),
+    }
+
+
 # absolute_max: the count of party forms is the client's word; past it, no form is built.
-PartyFormSet = forms.formset_factory(PartyForm, extra=0, min_num=1, validate_min=True, max_num=MAX_PARTIES,
-                                       validate_max=True, absolute_max=MAX_PARTIES)
+PartyFormSet = forms.formset_factory(PartyForm, formset=Parties, extra=0, min_num=1, validate_min=True,
+                                       max_num=MAX_PARTIES, validate_max=True, absolute_max=MAX_PARTIES)
 
 
 class PageIntakeForm(IntakeForm):

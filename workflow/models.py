@@ -8,6 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Category, OrgUnit
@@ -215,7 +216,8 @@ class Deadline(Clock):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} → {self.due_at:%Y-%m-%d %H:%M}"
+        # In Beijing time (TIME_ZONE), as every page shows times: due_at is stored in UTC.
+        return f"{self.get_kind_display()} → {timezone.localtime(self.due_at):%Y-%m-%d %H:%M}"
 
 
 

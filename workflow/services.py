@@ -195,10 +195,11 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
         ids = sorted({f.cleaned_data["id_number"] for f in party_forms if f.cleaned_data.get("id_number")})
         numbers = list(possible_repeats(actor, ids, at).values_list("number", flat=True)[:10])
         if numbers:
+            check = (_("check whether this is a repeat petition (重复信访), then confirm.") if case.kind == Case.Kind.PETITION
+                     else _("check whether this dispute was registered before, then confirm."))
             raise InvalidData(
                 {"repeats_seen": [_("A party of this case is a party of %(numbers)s, open or closed within a "
-                                    "year: check whether this is a repeat petition (重复信访), then confirm.")
-                                  % {"numbers": "、".join(numbers)}]},
+                                    "year: %(check)s") % {"numbers": "、".join(numbers), "check": check}]},
                 {"repeats_seen": _("repeats checked")})
     with transaction.atomic():
         case.registered_unit = case.responsible_unit

@@ -218,7 +218,7 @@ def test_possible_repeats_are_shown_before_saving(cast: Any, client: Any) -> Non
     client.force_login(cast.alice)
     response = client.post(reverse("desk:intake:index"), intake_post(village=cast.dongwan.pk))
     assert response.status_code == 200
-    assert earlier.number in text_of(response) and "重复信访" in text_of(response)
+    assert earlier.number in text_of(response) and "可能重复登记" in text_of(response)
     assert Case.objects.count() == 1
     response = client.post(reverse("desk:intake:index"), intake_post(village=cast.dongwan.pk, repeats_seen="1",
                                                                      is_repeat="on"))
