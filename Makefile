@@ -1,4 +1,4 @@
-# tiaochu: make run | make test | make bench | make browser | make clean (see README.md).
+# tiaochu: make run | make test | make bench | make browser | make screenshots | make clean (see README.md).
 # HOST, PORT and DATABASE_URL come from the environment or the command line.
 
 HOST ?= 127.0.0.1
@@ -11,7 +11,7 @@ PY = $(VENV)/bin/python
 # Rebuilt only when pyproject.toml changes (or the venv is removed).
 INSTALLED = $(VENV)/.installed
 
-.PHONY: run test bench browser clean install
+.PHONY: run test bench browser clean install screenshots
 
 install: $(INSTALLED)
 
@@ -50,6 +50,13 @@ browser:
 		$$sudo apt-get update && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
 	fi
+
+# The README's pictures of the pages, made by the browser test that checks every page
+# fits the screen (tests/e2e/test_daily_loop.py), then kept in docs/screenshots/.
+screenshots: $(INSTALLED) browser
+	$(PY) -m pytest -q tests/e2e/test_daily_loop.py -k fits_the_screen
+	mkdir -p docs/screenshots
+	for f in "$${TIAOCHU_VAR_DIR:-var}"/e2e-screenshots/readme-*.png; do cp "$$f" docs/screenshots/"$$(basename "$$f" | sed 's/^readme-//')"; done
 
 # Test databases only: the demo database and var/secret_key stay.
 clean:

@@ -30,7 +30,7 @@ from notifications.models import Notification
 from notifications.services import mark_read
 from workflow import counts, services
 from workflow.errors import InvalidData
-from workflow.flow import operations
+from workflow.flow import in_order, operations
 from workflow.models import Deadline
 from workflow.permissions import PII, grants_for, reporting_units, visible_to
 from workflow.queues import listing, nearest_due, with_listing
@@ -160,7 +160,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             "request": self.request,
             "grants": grants,
             "open_deadlines": list(Deadline.objects.open().filter(case=case).order_by("due_at")),
-            "operations": services.available_operations(case, self.request.user),
+            # In the page's order: the way on first (workflow.flow.in_order).
+            "operations": in_order(case, services.available_operations(case, self.request.user)),
         }
         return Response(s.CaseDetailSerializer(case, context=context).data, status=status_code)
 
@@ -189,7 +190,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def transitions(self, request: Request, pk: str, name: str) -> Response:
         if not isinstance(request.data, dict):
             raise ParseError(_("The body must be a JSON object with the operation's data."))
-        case = services.transition(_case_id(pk), name, actor=request.user, data=form_data(request.data))
+        case_id, data = _case_id(pk), form_data(request.data)
+        try:
+            case = services.transition(case_id, name, actor=request.user, data=data)
+        except InvalidData as problem:
+            raise files_missing(problem, name) from None
         return self.detail_response(case)
 
     @extend_schema(responses={200: s.EventSerializer(many=True), 404: s.ErrorSerializer})
@@ -215,6 +220,20 @@ def form_data(body: dict[str, Any]) -> dict[str, str]:
         raise InvalidData(errors)
     return {name: "" if value is None else ("true" if value else "false") if isinstance(value, bool) else str(value)
             for name, value in body.items()}
+
+
+def files_missing(problem: InvalidData, name: str) -> InvalidData:
+    """The refusal, saying of each file the operation lacks that a JSON body cannot carry
+    one: the signed agreement of a written agreement (resolve), a document's file."""
+    method = operations().get(name)
+    form = next(iter(method.get_transitions())).custom["form"] if method else forms.Form
+    files = [field for field, kind in form.base_fields.items() if isinstance(kind, forms.FileField)]
+    if not any(field in problem.errors for field in files):
+        return problem
+    errors = {field: [*messages, _("“%(field)s” is a file, which a JSON body cannot carry: attach it on the case page.")
+                      % {"field": field}] if field in files else messages
+              for field, messages in problem.errors.items()}
+    return InvalidData(errors, problem.details.get("labels"))
 
 
 def _case_id(value: str) -> int:

@@ -31,8 +31,14 @@ def assessment(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"choice": choice}
     if choice.is_valid() and choice.cleaned_data["unit"] is not None:
         result = assess(choice.cleaned_data["unit"], choice.cleaned_data["period"])
-        items = result.units[0].figures if result.units else []
-        rows = [{"score": s, "figures": [(f, cases_link(f.case_ids), cases_link(f.hit_case_ids)) for f in s.figures]}
+        # The weighted indicators are columns, each with its weight; the veto items (一票否决)
+        # weigh nothing, so they are one pass-or-fail column rather than columns of 0.00.
+        first = result.units[0] if result.units else None
+        items = first.weighted if first else []
+        vetoes = first.vetoes if first else []
+        rows = [{"score": s,
+                 "figures": [(f, cases_link(f.case_ids), cases_link(f.hit_case_ids)) for f in s.weighted],
+                 "failed": [(f, cases_link(f.case_ids)) for f in s.vetoes if f.hits]}
                 for s in result.units]
-        context.update(result=result, items=items, rows=rows)
+        context.update(result=result, items=items, vetoes=vetoes, rows=rows)
     return render(request, "desk/assessment.html", context)

@@ -1,7 +1,9 @@
 """The case page: facts, parties, timeline, clocks, and the operations this person may
-take now, each a button with a form for exactly the data it requires. Operations post
-to `operate`, which calls the one transition service and answers as the API does: a
-case out of reach is a 404, a case someone else moved meanwhile is shown as it now is."""
+take now, each a button with a form for exactly the data it requires, in the flow's
+order (workflow.flow.in_order: the way on first and open, the other moves, then the rest
+folded). Operations post to `operate`, which calls the one transition service and
+answers as the API does: a case out of reach is a 404, a case someone else moved
+meanwhile is shown as it now is."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from cases.models import Case, CaseDocument, CaseEvent, OrgUnit, PersonalDataAcc
 from workflow import counts, services
 from workflow import forms as forms_module
 from workflow.errors import CaseNotFound, CaseOperationError, InvalidData
-from workflow.flow import operations
+from workflow.flow import FORWARD, in_order, operations, place_of
 from workflow.models import Deadline, Extension, Step
 from workflow.permissions import PII, grants_for, visible_to
 from workflow.queues import with_listing
@@ -97,9 +99,13 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
     grants = grants_for(request.user, case)
     transitions = services.available_operations(case, request.user)
     forms_by_name = {t.slug: operation_form(t, case) for t in transitions}
-    transitions = [t for t in transitions if has_something_to_act_on(forms_by_name[t.slug])]
+    # The way on first, open, then the other moves, then the rest (workflow.flow.in_order).
+    transitions = in_order(case, [t for t in transitions if has_something_to_act_on(forms_by_name[t.slug])])
+    places = {t.slug: place_of(case, t) for t in transitions}
     if failed and failed[0] in forms_by_name:
         forms_by_name[failed[0]] = failed[1]
+    # A refused form is opened to show its errors; otherwise the way on is.
+    way_on = next((slug for slug, place in places.items() if place == FORWARD), "")
     open_deadlines = list(Deadline.objects.open().filter(case=case).select_related("rule").order_by("due_at"))
     now = timezone.now()
     for deadline in open_deadlines:
@@ -116,8 +122,8 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
         "sessions": [e for e in events if e["event"].kind == "record_session"],
         "deadlines": open_deadlines,
         "met_deadlines": Deadline.objects.filter(case=case, met_at__isnull=False).order_by("due_at"),
-        "operations": [(t, forms_by_name[t.slug]) for t in transitions],
-        "open_operation": failed[0] if failed else "",
+        "operations": [(t, forms_by_name[t.slug], places[t.slug]) for t in transitions],
+        "open_operation": failed[0] if failed else way_on,
         "extensions": Extension.objects.filter(deadline__case=case).select_related(
             "deadline", "requested_by", "decided_by").order_by("requested_at"),
         "documents": case.documents.select_related("uploaded_by"),

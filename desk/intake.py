@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 
 from cases.forms import MAX_PARTIES, IntakeForm, PartyForm
-from cases.models import OrgUnit
+from cases.models import Case, OrgUnit
 from workflow import services
 from workflow.errors import InvalidData, NotPermitted
 from workflow.permissions import reporting_units
@@ -48,6 +48,7 @@ class PageIntakeForm(IntakeForm):
         if not self.fields["responsible_unit"].queryset.exists():
             # A village worker reports for their village; its township is responsible.
             del self.fields["responsible_unit"]
+            self.fields["village"].required = True
         villages = list(self.fields["village"].queryset[:2])
         if len(villages) == 1 and not self.is_bound:
             self.initial["village"] = villages[0].pk
@@ -55,6 +56,12 @@ class PageIntakeForm(IntakeForm):
         self.fields["amount"].widget.attrs["inputmode"] = "decimal"
         self.fields["summary"].widget.attrs["rows"] = 4
         self.order_fields(["kind", "petition_type", "category", "source", "village", "title", "summary"])
+        # Shown only while the kind chosen is a petition (desk.js; all of them without script).
+        for name in PETITION_ONLY:
+            self.fields[name].kind_only = Case.Kind.PETITION
+
+
+PETITION_ONLY = ("petition_type", "accused_unit", "is_repeat")
 
 
 def party_formset(data: Any = None) -> Any:

@@ -23,7 +23,8 @@ from django.views.decorators.http import require_POST
 
 from cases.models import Case, Category, OrgUnit, Role, Source
 from cases.periods import BadPeriod, month_period, parse_month
-from workflow import counts, services
+from cases.wording import series
+from workflow import counts, queues, services
 from workflow.errors import CaseOperationError
 from workflow.permissions import may_assign_in_bulk, units_reached, visible_to
 from workflow.queues import Listing, NearestDueFirst, risk_rank
@@ -75,7 +76,20 @@ def attributes(attrs: dict[str, Any]) -> str:
                    for k, v in attrs.items() if v is not False)
 
 
+# The workbench's lists (workflow.queues), each in full here.
+LISTS = {
+    "awaiting": (gettext_lazy("awaiting acceptance"), queues.awaiting_acceptance),
+    "mine": (gettext_lazy("my cases"), queues.my_cases),
+    "work": (gettext_lazy("my cases and my units' cases"), queues.my_work),
+    "supervision": (gettext_lazy("supervision orders to answer"), queues.supervision_to_answer),
+}
+CARDS = [("red", gettext_lazy("red card")), ("yellow", gettext_lazy("yellow card, not yet overdue"))]
+
+
 class QueueFilter(forms.Form):
+    list = forms.ChoiceField(label=gettext_lazy("list"), required=False,
+                             choices=blank(gettext_lazy("every case I may see"),
+                                           [(k, label) for k, (label, _select) in LISTS.items()]))
     unit = forms.ModelChoiceField(label=gettext_lazy("unit"), queryset=OrgUnit.objects.none(), required=False,
                                   empty_label=gettext_lazy("all units"), widget=ListedSelect)
     village = forms.ModelChoiceField(label=gettext_lazy("village"), queryset=OrgUnit.objects.none(),
@@ -90,6 +104,7 @@ class QueueFilter(forms.Form):
                              choices=blank(gettext_lazy("all risks"), Case.Risk.choices))
     source = forms.ChoiceField(label=gettext_lazy("source"), required=False,
                                choices=blank(gettext_lazy("all sources"), Source.choices))
+    card = forms.ChoiceField(label=gettext_lazy("card"), required=False, choices=blank(gettext_lazy("any"), CARDS))
     overdue = forms.BooleanField(label=gettext_lazy("overdue only"), required=False)
     due_within = forms.IntegerField(label=gettext_lazy("due within (days)"), required=False, min_value=0,
                                     max_value=3650)
@@ -104,6 +119,7 @@ class QueueFilter(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
         units = units_reached(user)
         self.fields["unit"].queryset = units.exclude(level=OrgUnit.Level.VILLAGE)
         self.fields["village"].queryset = units.filter(level=OrgUnit.Level.VILLAGE)
@@ -129,6 +145,8 @@ class QueueFilter(forms.Form):
 
     def apply(self, cases: Any) -> Any:
         data = self.cleaned_data
+        if data.get("list"):
+            cases = cases & LISTS[data["list"]][1](self.user)
         # A unit's cases are the ones every figure counts for it (Case.objects.within),
         # so a count on the dashboard or the meeting opens the same cases here.
         if data.get("unit"):
@@ -140,8 +158,10 @@ class QueueFilter(forms.Form):
         for name in ("kind", "category", "risk", "source"):
             if data.get(name):
                 cases = cases.filter(**{name: data[name]})
-        if data.get("overdue"):
+        if data.get("overdue") or data.get("card") == "red":
             cases = cases.filter(counts.overdue())
+        if data.get("card") == "yellow":
+            cases = cases.filter(counts.warned()).exclude(counts.overdue())
         if data.get("reported"):
             cases = cases.filter(reported_at__gte=data["reported"].start, reported_at__lt=data["reported"].end)
         if data.get("ids") is not None:
@@ -180,7 +200,9 @@ def listing(request: HttpRequest) -> dict[str, Any]:
     size = (form.cleaned_data.get("size") if form.is_valid() else None) or 25
     page = Paginator(form.rows(cases), size).get_page(query.get("page"))
     query.pop("page", None)
-    return {"filter": form, "page": page, "query": query.urlencode(),
+    # The filters chosen, for the folded form's summary; sort, page size and drill-down ids are none.
+    active = sum(1 for name, value in query.items() if value and name in form.fields and name not in ("sort", "size", "ids"))
+    return {"filter": form, "page": page, "query": query.urlencode(), "active_filters": active,
             "assignees": assignees(request.user) if may_assign_in_bulk(request.user) else None}
 
 
@@ -208,7 +230,7 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
             refused.append(f"{case.number}: {refusal.message}")
     if done:
         messages.success(request, _("Assigned %(count)d cases: %(numbers)s.") % {
-            "count": len(done), "numbers": "、".join(done)})
+            "count": len(done), "numbers": series(done)})
     for line in refused:
         messages.error(request, line)
     return back(request, "desk:queue:index")

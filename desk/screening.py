@@ -1,5 +1,5 @@
 """排查: the villages' monthly returns, and the monthly meeting that reviews them with
-the month's cases and the concealment suspects (瞒报)."""
+the month's cases and the concealment suspects (瞒报), decided one by one or in bulk."""
 
 from __future__ import annotations
 
@@ -7,26 +7,33 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from cases.forms import ReadableText
-from cases.models import Case, Category, OrgUnit
+from cases.models import Case, Category, OrgUnit, Source
 from cases.periods import month_period, parse_month
+from cases.wording import series
 from screening.meeting import by_village, meeting_data
-from screening.returns import decide_suspect, return_statuses, submit_return
+from screening.returns import (
+    decide_suspects,
+    filed_returns,
+    month_due_now,
+    return_statuses,
+    submit_return,
+)
 from workflow import services
 from workflow.errors import CaseOperationError, InvalidData
-from workflow.permissions import filing_villages, visible_to
+from workflow.permissions import DECIDE_CONCEALMENT, cases_with_role_grant, filing_villages, visible_to
 
 from .case_page import operation_form
 from .responses import back, form_id
-from .scope import UnitPeriodForm, last_month
+from .scope import UnitPeriodForm
 
 # What the meeting may decide on a case, recorded through the transition service.
 MEETING_DECISIONS = ("assign", "supervise", "escalate")
@@ -66,14 +73,16 @@ class ReturnForm(ReadableText, forms.Form):
 
 @login_required
 def returns(request: HttpRequest) -> HttpResponse:
-    """A village worker's (or a township officer's) returns for a month: status, and
-    the form for each village still to file."""
-    try:
-        month = parse_month(request.GET.get("month") or request.POST.get("month") or last_month())
-    except ValueError:
-        month = last_month()
+    """A village worker's (or a township officer's) returns for a month: status, what
+    each filed return holds (cases listed, who filed and signed, when), and the form for
+    each village still to file. Without a month asked for, the month due now."""
     villages = list(filing_villages(request.user))
+    try:
+        month = parse_month(request.GET.get("month") or request.POST.get("month") or month_due_now(villages))
+    except ValueError:  # BadPeriod
+        month = month_due_now(villages)
     statuses = {s.village.pk: s for s in return_statuses(villages, month)}
+    sheets = filed_returns([s.return_id for s in statuses.values() if s.return_id], request.user)
     forms_by_village = {}
     for village in villages:
         if statuses[village.pk].status in ("pending", "missing"):
@@ -100,20 +109,77 @@ def returns(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("The return of %(village)s for %(month)s is filed.") % {
                     "village": filed.village.name, "month": f"{month:%Y-%m}"})
                 return back(request, "desk:returns:index")
-    rows = [(v, statuses[v.pk], forms_by_village.get(v.pk)) for v in villages]
+    rows = [(v, statuses[v.pk], forms_by_village.get(v.pk), sheets.get(statuses[v.pk].return_id)) for v in villages]
     return render(request, "desk/returns.html", {"rows": rows, "month": month})
+
+
+class SuspectIds(forms.Field):
+    """The ticked suspects: case ids, ASCII digits each (form_id), or the form is refused."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        texts = [str(v) for v in (value or [])] if isinstance(value, (list, tuple)) else [str(value)] if value else []
+        ids = [form_id(text) for text in texts]
+        if None in ids:
+            raise forms.ValidationError(_("“%(value)s” is no case of the list.")
+                                        % {"value": texts[ids.index(None)][:20]}, code="invalid")
+        return [pk for pk in ids if pk is not None]
+
+
+class SuspectDecisionsForm(forms.Form):
+    """One decision for every ticked suspect. The reason is the service's to check, as for
+    a single decision (DecisionForm)."""
+
+    case = SuspectIds(error_messages={"required": gettext_lazy("Tick the suspects to decide.")})
+    decision = forms.ChoiceField(choices=[("confirm", gettext_lazy("Confirm concealment")),
+                                          ("dismiss", gettext_lazy("Dismiss"))],
+                                 error_messages={"required": gettext_lazy("Confirm or dismiss the ticked suspects."),
+                                                 "invalid_choice": gettext_lazy("Confirm or dismiss the ticked suspects.")})
+    reason = forms.CharField(required=False, strip=False)
+
+
+def decide_ticked(request: HttpRequest) -> HttpResponse:
+    """The meeting's bulk decision on the ticked suspects (screening.returns.decide_suspects:
+    each recorded as if decided alone, refusals named one per row)."""
+    form = SuspectDecisionsForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return back(request, "desk:meeting:index")
+    data = form.cleaned_data
+    try:
+        results = decide_suspects(data["case"], actor=request.user, confirm=data["decision"] == "confirm",
+                                  reason=data["reason"])
+    except InvalidData as problem:
+        for errors in problem.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return back(request, "desk:meeting:index")
+    done = [r.number for r in results if r.event is not None]
+    if done:
+        messages.success(request, _("Decisions recorded on %(count)d suspects: %(numbers)s.") % {
+            "count": len(done), "numbers": series(done)})
+    for refused in (r for r in results if r.event is None):
+        messages.error(request, f"{refused.number or refused.case_id}: {refused.refusal}")
+    return back(request, "desk:meeting:index")
 
 
 @login_required
 def meeting(request: HttpRequest) -> HttpResponse:
     """The monthly 排查 meeting of a township: the month's cases by village and
-    category, the returns, the concealment suspects, and decisions recorded on cases."""
+    category, the returns, the concealment suspects (decided here in bulk: POST), and
+    decisions recorded on cases."""
+    if request.method == "POST":
+        return decide_ticked(request)
     choice = UnitPeriodForm(request.GET, user=request.user, months_only=True,
                             levels=(OrgUnit.Level.TOWNSHIP,))
     context: dict[str, Any] = {"choice": choice}
     if choice.is_valid() and choice.cleaned_data["unit"] is not None:
         township, period = choice.cleaned_data["unit"], choice.cleaned_data["period"]
         data = meeting_data(township, period.first, user=request.user)
+        context.update(suspect_rows(data, request.user))
         cases = {c.pk: c for c in Case.objects.filter(pk__in=list(data.cases)).select_related(
             "responsible_unit", "village", "assignee")}
         decisions = {}
@@ -134,16 +200,17 @@ def meeting(request: HttpRequest) -> HttpResponse:
     return render(request, "desk/meeting.html", context)
 
 
-@login_required
-@require_POST
-def decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm or dismiss a concealment suspect; recorded as an event on the case."""
-    case = get_object_or_404(visible_to(request.user), pk=pk)
-    try:
-        decide_suspect(case, actor=request.user, confirm=request.POST.get("decision") == "confirm",
-                       reason=request.POST.get("reason", ""))
-    except CaseOperationError as refusal:
-        messages.error(request, f"{case.number}: {refusal.message}")
-    else:
-        messages.success(request, _("Decision on %(number)s recorded.") % {"number": case.number})
-    return back(request, "desk:meeting:index")
+def suspect_rows(data: Any, user: Any) -> dict[str, Any]:
+    """The suspects as one compact table, each with its village's return and whether this
+    person may tick it (workflow.permissions decides); in four queries however many."""
+    suspects = [(group, s) for group in data.suspects for s in group.suspects]
+    cases = Case.objects.filter(pk__in=[s.case_id for _, s in suspects]).select_related("responsible_unit", "village")
+    may_decide = cases_with_role_grant(user, DECIDE_CONCEALMENT, cases)
+    deciders = {u.pk: u for u in get_user_model().objects.filter(pk__in={s.decided_by for _, s in suspects if s.decided_by})}
+    sources = dict(Source.choices)
+    rows = [{"village": group.village, "return_status": group.return_status, "suspect": s,
+             "source": sources.get(s.source, s.source), "decided_by": deciders.get(s.decided_by),
+             "tick": not s.decision and s.case_id in may_decide}
+            for group, s in suspects]
+    due = [r.due_at for r in data.awaiting if r.due_at]
+    return {"suspect_rows": rows, "may_tick": any(r["tick"] for r in rows), "awaiting_due": min(due, default=None)}

@@ -85,7 +85,6 @@ class MeetingPages(MenuEntry):
     icon = "groups"
     permission = staticmethod(may_review)
     index_path = path("", only_for(may_review)(screening.meeting), name="index")
-    decide_path = path("concealment/<int:pk>/", screening.decide, name="decide")
 
 
 class LedgerPages(MenuEntry):

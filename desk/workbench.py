@@ -1,45 +1,75 @@
-"""我的工作台: the cases a person works on and their unit's, nearest deadline first, and
-their notifications."""
+"""我的工作台: what to do now. Cases awaiting acceptance, my cases, those coming due and
+those overdue among my work, supervision orders to answer: each with its count and its
+nearest few, the whole list one click away in the queue. Then the notifications."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import F, Q
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from cases.models import Membership
 from notifications import services as notification_services
 from notifications.models import Notification
-from workflow.permissions import visible_to
+from workflow import counts, queues
 from workflow.queues import with_listing
 
 from .responses import back
 
-ROWS = 50
+# Rows of each list; the rest is in the queue.
+ROWS = 5
+NOTIFICATIONS = 10
+
+
+@dataclass
+class Section:
+    key: str
+    title: Any
+    cases: Any
+    # The queue's filter showing the whole list.
+    query: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self.count = self.cases.count()
+        self.rows = list(nearest_deadline_first(with_listing(self.cases))[:ROWS])
+        self.more = reverse("desk:queue:index") + "?" + urlencode(self.query)
 
 
 def nearest_deadline_first(cases: Any) -> Any:
     return cases.order_by(F("next_due_at").asc(nulls_last=True), "pk")
 
 
+def sections(user: Any) -> list[Section]:
+    work = queues.my_work(user)
+    return [
+        Section("awaiting", _("Awaiting acceptance"), queues.awaiting_acceptance(user), {"list": "awaiting"}),
+        Section("mine", _("My cases"), queues.my_cases(user), {"list": "mine"}),
+        Section("due_soon", _("Coming due"), work.filter(counts.warned()).exclude(counts.overdue()),
+                {"list": "work", "card": "yellow"}),
+        Section("overdue", _("Overdue"), work.filter(counts.overdue()), {"list": "work", "card": "red"}),
+        Section("supervision", _("Supervision orders to answer"), queues.supervision_to_answer(user),
+                {"list": "supervision"}),
+    ]
+
+
 @login_required
 def workbench(request: HttpRequest) -> HttpResponse:
     user = request.user
-    visible = with_listing(visible_to(user).open())
-    mine = Q(assignee=user) | Q(reporter=user)
-    units = list(Membership.objects.filter(user=user).values_list("unit_id", flat=True))
-    unit_cases = Q(responsible_unit_id__in=units) | Q(lead_department_id__in=units) | Q(village_id__in=units)
-    notifications = Notification.objects.filter(user=user).select_related("case").order_by(
-        F("read_at").asc(nulls_first=True), "-created_at", "-pk")[:30]
+    notifications = Notification.objects.filter(user=user).select_related("case")
+    if request.GET.get("alerts") != "all":
+        notifications = notifications.filter(read_at__isnull=True)
+    notifications = notifications.order_by(F("read_at").asc(nulls_first=True), "-created_at", "-pk")[:NOTIFICATIONS]
     return render(request, "desk/workbench.html", {
-        "mine": nearest_deadline_first(visible.filter(mine))[:ROWS],
-        "unit_cases": nearest_deadline_first(visible.filter(unit_cases).exclude(mine))[:ROWS],
+        "sections": sections(user),
         "notifications": notifications,
-        "rows": ROWS,
+        "all_alerts": request.GET.get("alerts") == "all",
     })
 
 

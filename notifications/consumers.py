@@ -80,21 +80,22 @@ def is_id(value: Any) -> bool:
 
 
 @database_sync_to_async
-def unread_backlog(user_id: int, after: int) -> list[dict[str, Any]]:
+def unread_backlog(user_id: int, after: int) -> tuple[list[dict[str, Any]], int]:
     """The user's newest BACKLOG_LIMIT unread notifications with ids above `after`, and
-    those below it never acknowledged, oldest first. Pushes go out concurrently, not in id
-    order: a client may have seen a higher id while a lower one was lost with the layer
+    those below it never acknowledged, oldest first; and how many unread notifications
+    the user has in all, which the page's bell shows. Pushes go out concurrently, not in
+    id order: a client may have seen a higher id while a lower one was lost with the layer
     (Redis gone mid-batch); unacknowledged rows come again, and clients drop ids they
     hold. Ordered by id, the order clients reconcile by; the partial index
-    notification_unread (user, id) serves it."""
+    notification_unread (user, id) serves both queries."""
+    unread = Notification.objects.filter(user_id=user_id, read_at__isnull=True)
     rows = list(
-        Notification.objects.filter(Q(pk__gt=after) | Q(delivered_at__isnull=True), user_id=user_id,
-                                    read_at__isnull=True)
+        unread.filter(Q(pk__gt=after) | Q(delivered_at__isnull=True))
         .select_related("case", "deadline")
         .only("level", "text", "case__number", "deadline__due_at")
         .order_by("-pk")[:BACKLOG_LIMIT]
     )
-    return [alert_message(row) for row in reversed(rows)]
+    return [alert_message(row) for row in reversed(rows)], unread.count()
 
 
 @database_sync_to_async
@@ -161,11 +162,11 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         """The unread backlog after `after`, on connect and on each sync."""
         assert self.user_id is not None
         self.last_backlog = time.monotonic()
-        backlog = await unread_backlog(self.user_id, after)
+        backlog, unread = await unread_backlog(self.user_id, after)
         # Added to, not replaced: the push of an id sent in an earlier backlog, and not
         # in this one (acknowledged meanwhile), may still come.
         self.in_backlog.update(alert["id"] for alert in backlog)
-        await self.send_json({"type": "backlog", "alerts": backlog})
+        await self.send_json({"type": "backlog", "alerts": backlog, "unread": unread})
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:

@@ -36,6 +36,12 @@ def mark_read(user: Any, notification_id: int | None = None, *, at: datetime | N
     return unread.update(read_at=at or timezone.now())
 
 
+def settle(case: Any, kind: str, at: datetime) -> int:
+    """Mark read everyone's unread notifications of `kind` about `case`: news that has done
+    its work (a new report once someone has taken the case up) leaves every bell."""
+    return Notification.objects.filter(case=case, kind=kind, read_at__isnull=True).update(read_at=at)
+
+
 def send(notifications: Iterable[Notification]) -> list[Notification]:
     """Save unsaved notifications in one statement; push them once the caller commits."""
     rows = Notification.objects.bulk_create(notifications)

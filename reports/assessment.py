@@ -70,6 +70,11 @@ class Figure:
     return_ids: list[int] = field(default_factory=list)
 
     @property
+    def is_veto(self) -> bool:
+        """A veto item (一票否决) carries no weight: it passes or fails the unit."""
+        return self.method == AssessmentItem.Method.VETO
+
+    @property
     def applicable(self) -> bool:
         """False for a rate with nothing to count: it earns nothing."""
         return self.method != AssessmentItem.Method.RATE or self.counted > 0
@@ -98,6 +103,16 @@ class UnitScore:
 
     def figure(self, indicator: str) -> Figure:
         return next(f for f in self.figures if f.indicator == indicator)
+
+    @property
+    def weighted(self) -> list[Figure]:
+        """The figures that earn points, each out of its weight."""
+        return [f for f in self.figures if not f.is_veto]
+
+    @property
+    def vetoes(self) -> list[Figure]:
+        """The veto items, each passed (nothing counted) or failed."""
+        return [f for f in self.figures if f.is_veto]
 
 
 @dataclass

@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from cases.forms import IntakeForm, PartyForm
 from cases.models import Case, OrgUnit, Party
+from cases.wording import series
 from workflow import services
 from workflow.errors import CaseOperationError
 from workflow.permissions import assignable_users, lead_departments, may_import_into, visible_to
@@ -151,12 +152,12 @@ def read_rows(source: str | IO[bytes]) -> tuple[dict[str, int], list[tuple[int, 
             missing = [name for name in REQUIRED if name not in columns]
             if missing:
                 raise ImportRefused([RowError(i + 1, "", _("Columns missing: %(columns)s.")
-                                              % {"columns": "、".join(missing)})])
+                                              % {"columns": series(missing)})])
             data = [(i + 2 + k, r) for k, r in enumerate(rows[i + 1:])
                     if any(c not in (None, "") for c in r)]
             return columns, data
     raise ImportRefused([RowError(0, "", _("No header row with the columns of a 矛盾纠纷排查化解台账 was found; "
-                                           "the columns needed are: %(columns)s.") % {"columns": "、".join(REQUIRED)})])
+                                           "the columns needed are: %(columns)s.") % {"columns": series(REQUIRED)})])
 
 
 def first_sheet(source: str | IO[bytes]) -> list[tuple[Any, ...]] | None:

@@ -1,8 +1,9 @@
 """The data of the monthly 排查 meeting of a township (README: Pages): the month's new items,
 what is open, overdue, of major risk or escalated, grouped by village and category; the
-villages' returns (filed, nil, missing, late); the concealment suspects. Read-only: the
-decisions of the meeting (assign, supervision order, escalate) are taken on each case
-through workflow.services.transition, as anywhere else.
+villages' returns (filed, nil, missing, late); the concealment suspects of the villages
+whose return is settled, and those still awaited. Read-only: the decisions of the meeting
+(assign, supervision order, escalate) are taken on each case through
+workflow.services.transition, as anywhere else; on suspects through screening.returns.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from cases.periods import month_period, parse_month
 from workflow import counts
 from workflow.permissions import visible_to
 
-from .returns import VillageReturn, VillageSuspects, concealment_suspects, return_counts, return_statuses
+from .returns import (
+    VillageReturn,
+    VillageSuspects,
+    concealment_suspects,
+    return_counts,
+    return_statuses,
+    yields_suspects,
+)
 
 SECTIONS = ("new", "open", "overdue", "major", "escalated")
 
@@ -58,6 +66,8 @@ class MeetingData:
     returns: list[VillageReturn]
     return_totals: dict[str, int]
     suspects: list[VillageSuspects]
+    # Villages whose return is not due yet: no suspects before it is (yields_suspects).
+    awaiting: list[VillageReturn] = field(default_factory=list)
 
 
 def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
@@ -104,6 +114,7 @@ def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
         township=township, month=month, at=at, cases=found, groups=list(groups.values()), totals=totals,
         returns=statuses, return_totals=dict(return_counts(statuses)),
         suspects=concealment_suspects(township, month, at=at),
+        awaiting=[s for s in statuses if not yields_suspects(s)],
     )
 
 

@@ -12,8 +12,10 @@ return for month M
 
 Concealment suspects: cases of village X that reached us through another channel (110,
 12345, a visit, a letter, the county, a court, a department …) in month M but are not on
-X's return for M (or X filed nil, or nothing). An officer of the township confirms or
-dismisses each; the decision is an event on the case, and confirmed ones count in the
+X's return for M (or X filed nil, or nothing). Only once X's return for M is settled
+(yields_suspects): filed, or past its due time without one; before that X may still list
+the case. An officer of the township confirms or dismisses each, alone or several at once
+(decide_suspects); the decision is an event on the case, and confirmed ones count in the
 assessment.
 """
 
@@ -28,7 +30,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,10 +39,10 @@ from cases.forms import ReadableText
 from cases.models import Case, CaseEvent, Membership, OrgUnit, ScreeningItem, ScreeningReturn, Source
 from cases.periods import BadPeriod, month_period, parse_month
 from workflow import services
-from workflow.errors import ConditionUnmet, InvalidData, NotPermitted
+from workflow.errors import CaseNotFound, CaseOperationError, ConditionUnmet, InvalidData, NotPermitted
 from workflow.models import ReturnDeadline
-from workflow.permissions import DECIDE_CONCEALMENT, may_file_return
-from workflow.return_clocks import return_clock
+from workflow.permissions import DECIDE_CONCEALMENT, may_file_return, visible_to
+from workflow.return_clocks import due_month, return_clock
 
 # Every channel but screening: a case that came this way was not found by the village.
 OTHER_CHANNELS = [s for s in Source.values if s != Source.SCREENING]
@@ -251,6 +253,60 @@ def return_statuses(units: Any, month: date | str, at: datetime | None = None) -
     return out
 
 
+def yields_suspects(status: VillageReturn) -> bool:
+    """Whether a village's month has concealment suspects yet: once its return is settled,
+    filed (a return is never amended, so what it left out stays left out) or past its due
+    time without one. Before that the village may still list the case, and suspecting it
+    would be wrong (a village under no return rule has no due time: only what it filed
+    counts). The one rule the listing, the decision and the pages ask."""
+    return status.status in ("filed", "nil", "missing")
+
+
+def month_due_now(villages: Any, at: datetime | None = None) -> date:
+    """The month a returns page opens on: the earliest month one of these villages still
+    owes and may still file (its clock open, unmet and not closed), else the month whose
+    returns are being collected now (workflow.return_clocks.due_month)."""
+    at = at or timezone.now()
+    this_month = parse_month(timezone.localtime(at, ZoneInfo(settings.TIME_ZONE)).date())
+    filed = ScreeningReturn.objects.filter(village=OuterRef("village"), month=OuterRef("month"))
+    owed = (
+        ReturnDeadline.objects.filter(village__in=villages, met_at__isnull=True, closes_at__gt=at, month__lt=this_month)
+        # A clock opened after its village filed (a rule added later) is owed nothing.
+        .filter(~Exists(filed))
+        .order_by("month").values_list("month", flat=True).first()
+    )
+    return owed or due_month(at)
+
+
+@dataclass
+class FiledReturn:
+    """A return as filed, for a reader: the cases listed that the reader may see, and how
+    many more it lists that they may not (an accusation is kept from the unit it accuses)."""
+
+    filed: ScreeningReturn
+    items: list[ScreeningItem]
+    hidden: int
+
+
+def filed_returns(return_ids: list[int], reader: Any) -> dict[int, FiledReturn]:
+    """What these returns hold, by id, as `reader` may read it: who filed and signed, when,
+    the note and the cases listed. Three queries for any number of returns and items."""
+    if not return_ids:
+        return {}
+    returns = ScreeningReturn.objects.filter(pk__in=return_ids).select_related("submitted_by")
+    items = list(ScreeningItem.objects.filter(screening_return_id__in=return_ids).select_related("case")
+                 .order_by("case__reported_at", "pk"))
+    seen = set(visible_to(reader).filter(pk__in=[i.case_id for i in items]).values_list("pk", flat=True))
+    out = {r.pk: FiledReturn(r, [], 0) for r in returns}
+    for item in items:
+        sheet = out[item.screening_return_id]
+        if item.case_id in seen:
+            sheet.items.append(item)
+        else:
+            sheet.hidden += 1
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # Concealment suspects.
 
@@ -299,9 +355,10 @@ def _suspect_cases(village_ids: list[int], month: date) -> QuerySet[Case]:
 
 def concealment_suspects(units: Any, month: date | str, *, at: datetime | None = None) -> list[VillageSuspects]:
     """Per village (only those with suspects), the cases of `month` that came through
-    another channel and are not on the village's return, with any decision taken."""
+    another channel and are not on the village's return, with any decision taken; none
+    for a village whose return is not settled yet (yields_suspects)."""
     month = parse_month(month)
-    statuses = {s.village.pk: s for s in return_statuses(units, month, at)}
+    statuses = {s.village.pk: s for s in return_statuses(units, month, at) if yields_suspects(s)}
     cases = list(_suspect_cases(list(statuses), month).order_by("reported_at", "pk"))
     decisions = _decisions([c.pk for c in cases], month)
     by_village: dict[int, list[Suspect]] = defaultdict(list)
@@ -335,8 +392,9 @@ def decide_suspect(case: Case | int, *, actor: Any, confirm: bool, reason: str,
                    at: datetime | None = None) -> CaseEvent:
     """Confirm (瞒报 established) or dismiss a concealment suspect: an event on the case,
     with the actor and the reason, written by workflow.services.record. The stage does not
-    change. Raises InvalidData, NotPermitted, ConditionUnmet (not a suspect, or decided
-    already) or CaseNotFound."""
+    change. Raises InvalidData, NotPermitted, ConditionUnmet (not a suspect, its village's
+    return not due yet, or decided already) or CaseNotFound."""
+    at = at or timezone.now()
     form = DecisionForm({"reason": reason})
     if not form.is_valid():
         raise services.invalid(form)
@@ -349,16 +407,74 @@ def decide_suspect(case: Case | int, *, actor: Any, confirm: bool, reason: str,
         month = parse_month(timezone.localtime(case.reported_at, ZoneInfo(settings.TIME_ZONE)).date())
         if not _suspect_cases([case.village_id], month).filter(pk=case.pk).exists():
             raise ConditionUnmet(_("This case is not a concealment suspect."))
+        [status] = return_statuses(case.village, month, at)
+        if not yields_suspects(status):
+            raise ConditionUnmet(
+                _("The return of %(village)s for %(month)s is not due yet: the village may still list this case.")
+                % {"village": case.village.name, "month": f"{month:%Y-%m}"})
         if case.pk in _decisions([case.pk], month):
             raise ConditionUnmet(_("This concealment suspect has been decided already."))
-        filed = ScreeningReturn.objects.filter(village_id=case.village_id, month=month).first()
-        data.update(month=f"{month:%Y-%m}", village=case.village_id, **{"return": filed.pk if filed else None},
-                    return_status=("nil" if filed.is_nil else "filed") if filed else "missing")
+        data.update(month=f"{month:%Y-%m}", village=case.village_id, **{"return": status.return_id},
+                    return_status=status.status)
 
     return services.record(case, CONFIRMED if confirm else DISMISSED, actor=actor, permission=DECIDE_CONCEALMENT,
                            label=_("Decide concealment"),
                            refusal=_("Only the township's officers and supervisors decide on concealment."),
                            data=data, check=still_a_suspect, at=at)
+
+
+# One meeting's month, ticked at once; more is no meeting's worth and only holds locks longer.
+MAX_DECIDED_AT_ONCE = 500
+
+
+@dataclass
+class SuspectDecision:
+    """One ticked suspect of a bulk decision: the event recorded, or why it was refused.
+    `number` is empty for a case the actor may not see: its existence is not confirmed."""
+
+    case_id: int
+    number: str
+    event: CaseEvent | None = None
+    refusal: str = ""
+
+
+def decide_suspects(case_ids: list[int], *, actor: Any, confirm: bool, reason: str,
+                    at: datetime | None = None) -> list[SuspectDecision]:
+    """Confirm or dismiss several suspects with one reason, in the order given.
+
+    Per row, not all-or-nothing: each suspect is decided through decide_suspect(), exactly
+    as if decided alone (its own lock and transaction, permission check and event), so a
+    refusal (not permitted, no such case, not a suspect, not due yet, decided already)
+    refuses that suspect only, and the others are recorded. A meeting decides case by case:
+    one case moved meanwhile must not undo the decisions on the others. What holds for all
+    is checked first and refuses all, nothing recorded: no suspect ticked, too many, a
+    reason that is missing or unreadable (InvalidData)."""
+    ids = list(dict.fromkeys(case_ids))
+    labels = {"cases": _("case"), "reason": _("reason")}
+    if not ids:
+        raise InvalidData({"cases": [_("Tick the suspects to decide.")]}, labels)
+    if len(ids) > MAX_DECIDED_AT_ONCE:
+        raise InvalidData({"cases": [_("Decide at most %(max)d suspects at once.") % {"max": MAX_DECIDED_AT_ONCE}]},
+                          labels)
+    form = DecisionForm({"reason": reason})
+    if not form.is_valid():
+        raise services.invalid(form)
+    # An id no database integer holds is no case (SQLite answers such a number with an OverflowError).
+    real = {pk for pk in ids if isinstance(pk, int) and 0 < pk < 2**63}
+    numbers = dict((visible_to(actor) if actor is not None else Case.objects.all())
+                   .filter(pk__in=real).values_list("pk", "number"))
+    out = []
+    for pk in ids:
+        if pk not in real:
+            out.append(SuspectDecision(pk, "", refusal=CaseNotFound().message))
+            continue
+        try:
+            event = decide_suspect(pk, actor=actor, confirm=confirm, reason=reason, at=at)
+        except CaseOperationError as refusal:
+            out.append(SuspectDecision(pk, numbers.get(pk, ""), refusal=refusal.message))
+        else:
+            out.append(SuspectDecision(pk, numbers.get(pk, ""), event=event))
+    return out
 
 
 def confirmed_concealments(units: Any, months: list[date]) -> QuerySet[CaseEvent]:

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -54,6 +55,22 @@ def needs(permission: str) -> Callable[[CaseFlow, Any], bool]:
 def has_unit_above(flow: CaseFlow) -> State.CONDITION:
     return State.CONDITION(
         flow.case.responsible_unit.parent_id is not None, _("The responsible unit has no unit above it.")
+    )
+
+
+def open_supervision_orders(case: Case) -> list[SupervisionOrder]:
+    """The case's supervision orders not closed yet (督办中), replied to or not. Read through
+    the case's orders, so a list that prefetched them (the board) asks this of every row
+    without a query per row."""
+    return [order for order in case.supervision_orders.all() if order.closed_at is None]
+
+
+def no_open_supervision_order(flow: CaseFlow) -> State.CONDITION:
+    # One order at a time: a second would set the unit two answers and two clocks for the
+    # same matter. The supervisor closes the open one (read its reply) before issuing another.
+    return State.CONDITION(
+        not open_supervision_orders(flow.case),
+        _("This case already has an open supervision order: close it before issuing another."),
     )
 
 
@@ -133,6 +150,12 @@ class CaseFlow:
     def resolve(self, data: dict[str, Any]) -> None:
         self.case.outcome = {"kind": data["outcome"], "summary": data["summary"]}
         self.case.resolved_at = self.at
+        if data.get("agreement"):
+            # Kept with the case, named as the document it is, in the site's language: a
+            # title is data, read in the ledgers whatever language the mediator reads.
+            with translation.override(settings.LANGUAGE_CODE):
+                title = _("Mediation agreement")
+            self._keep_document(title, data["agreement"])
 
     @stage.transition(
         source=[S.REPORTED, S.INVESTIGATING, S.MEDIATING],
@@ -257,12 +280,7 @@ class CaseFlow:
         custom={"form": forms.DocumentForm},
     )
     def attach_document(self, data: dict[str, Any]) -> None:
-        upload = data["file"]
-        document = CaseDocument.objects.create(
-            case=self.case, title=data["title"], file=upload, original_name=upload.name[:255], size=upload.size,
-            uploaded_by=self.actor, uploaded_at=self.at or timezone.now(),
-        )
-        self.event_data["document"] = document.pk
+        self._keep_document(data["title"], data["file"])
 
     @stage.transition(
         source=ACTIVE,
@@ -343,6 +361,7 @@ class CaseFlow:
         source=OPEN,
         label=gettext_lazy("Issue supervision order"),
         permission=needs("supervise_case"),
+        conditions=[no_open_supervision_order],
         custom={"form": forms.SuperviseForm},
     )
     def supervise(self, data: dict[str, Any]) -> None:
@@ -402,6 +421,14 @@ class CaseFlow:
             order.deadline.save(update_fields=["met_at"])
 
     # Helpers of the transitions above.
+
+    def _keep_document(self, title: str, upload: Any) -> None:
+        """Store an uploaded file with the case; the event names the document."""
+        document = CaseDocument.objects.create(
+            case=self.case, title=title, file=upload, original_name=upload.name[:255], size=upload.size,
+            uploaded_by=self.actor, uploaded_at=self.at or timezone.now(),
+        )
+        self.event_data["document"] = document.pk
 
     def _officers_and_assignee(self, unit: OrgUnit) -> Any:
         """Who is handed work on the case: the unit's officers and the assignee."""
@@ -468,3 +495,54 @@ def permission_ids(codenames: frozenset[str]) -> list[int]:
 def operations() -> dict[str, Any]:
     """Every operation of the machine by name, with its transitions."""
     return {method.slug: method for method in CaseFlow.stage.get_transitions()}
+
+
+# The order a person meets their operations in, on the case page and in the API: first
+# the way on — the operation that carries the case to its next stage in the
+# ordinary course — then the other moves of stage, then the operations that keep the
+# stage (records, documents, clocks, supervision). Declared here, once.
+K = Case.Kind
+WAY_ON: dict[tuple[str, str], str] = {
+    (S.REPORTED, K.DISPUTE): "accept",
+    (S.REPORTED, K.PETITION): "accept",
+    # A dispute is investigated, then mediated (docs/workflow.md); a petition is answered
+    # once its facts are found (信访工作条例 第三十二条: supported, explained, not supported).
+    (S.INVESTIGATING, K.DISPUTE): "start_mediation",
+    (S.INVESTIGATING, K.PETITION): "resolve",
+    (S.MEDIATING, K.DISPUTE): "resolve",
+    (S.MEDIATING, K.PETITION): "resolve",
+    # Escalated: the unit above takes it over; sending it back is the other way.
+    (S.ESCALATED, K.DISPUTE): "take_over",
+    (S.ESCALATED, K.PETITION): "take_over",
+    # Resolved: the follow-up visit closes it (回访).
+    (S.RESOLVED, K.DISPUTE): "follow_up",
+    (S.RESOLVED, K.PETITION): "follow_up",
+}
+ORDER = (
+    # Moves of stage, in the order of docs/workflow.md; withdrawing last.
+    "accept", "reject", "start_mediation", "resolve", "escalate", "take_over", "send_back", "refer", "follow_up",
+    "reopen", "withdraw",
+    # Operations that keep the stage, the daily ones first.
+    "record_session", "note", "attach_document", "assign", "request_extension", "decide_extension",
+    "pause_deadline", "resume_deadline", "supervise", "reply_supervision", "close_supervision",
+)
+FORWARD, MOVE, SIDE = "forward", "move", "side"
+
+
+def way_on(case: Case) -> str:
+    """The operation that carries `case` forward from its stage; "" when closed."""
+    return WAY_ON.get((case.stage, case.kind), "")
+
+
+def place_of(case: Case, transition: Any) -> str:
+    """FORWARD for the way on, MOVE for another move of stage, SIDE for the rest."""
+    if transition.slug == way_on(case):
+        return FORWARD
+    return MOVE if transition.target in Case.Stage.values else SIDE
+
+
+def in_order(case: Case, transitions: Any) -> list[Any]:
+    """`transitions` (of `case`'s stage) in the order people meet them."""
+    places = (FORWARD, MOVE, SIDE)
+    return sorted(transitions, key=lambda t: (places.index(place_of(case, t)),
+                                              ORDER.index(t.slug) if t.slug in ORDER else len(ORDER)))

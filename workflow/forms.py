@@ -13,14 +13,19 @@ from django.utils.translation import gettext_lazy as _
 from cases.forms import ReadableText
 from cases.models import Case, OrgUnit
 
-from .models import Deadline, SupervisionOrder
+from .models import Deadline, SupervisionOrder, TimeUnit
 from .permissions import assignable_users, lead_departments
+
+# The actor of a form nobody named: a person, never the system.
+SOMEONE = object()
 
 
 class OperationForm(ReadableText, forms.Form):
-    def __init__(self, data: Any = None, *, case: Case, **kwargs: Any) -> None:
+    def __init__(self, data: Any = None, *, case: Case, actor: Any = SOMEONE, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
         self.case = case
+        # None: the system, recording what a legacy ledger says was done.
+        self.actor = actor
 
 
 def long_text(label: str, max_length: int = 4000) -> forms.CharField:
@@ -73,17 +78,95 @@ class FindingsForm(OperationForm):
     findings = long_text(_("findings of the investigation"))
 
 
+# What a township keeps with a case: agreements, records, scans, photos, spreadsheets.
+DOCUMENT_TYPES = ["pdf", "ofd", "doc", "docx", "xls", "xlsx", "wps", "txt", "jpg", "jpeg", "png"]
+DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
+
+
+class DocumentFileField(forms.FileField):
+    """A file kept with a case: one of DOCUMENT_TYPES, at most 20 MB."""
+
+    default_validators = [FileExtensionValidator(DOCUMENT_TYPES)]
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", _("PDF, OFD, Word, Excel, WPS, text or a photo; at most 20 MB."))
+        super().__init__(**kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and value.size > DOCUMENT_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 20 MB."), code="too_large")
+
+
+class DocumentForm(OperationForm):
+    # Not "title": that is the case's own (事项名称).
+    title = forms.CharField(label=_("document title"), max_length=200)
+    file = DocumentFileField(label=_("file"))
+
+
+class OutcomeField(forms.ChoiceField):
+    """The outcomes of the case's kind. An outcome of the other kind is refused by name,
+    saying which outcomes this kind has, not as an unknown value."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.misplaced: dict[str, str] = {}
+
+    def validate(self, value: Any) -> None:
+        if value in self.misplaced:
+            raise forms.ValidationError(self.misplaced[value], code="wrong_kind")
+        super().validate(value)
+
+
 class ResolveForm(OperationForm):
-    OUTCOMES = [
+    # A dispute is resolved by a mediation agreement, written or oral (人民调解法 第二十八条).
+    DISPUTE_OUTCOMES = [
         ("agreement_written", _("Written mediation agreement")),
         ("agreement_oral", _("Oral agreement, recorded")),
-        # 信访工作条例 第三十二条: the three answers to a petition.
+    ]
+    # 信访工作条例 第三十二条: the three answers to a petition.
+    PETITION_OUTCOMES = [
         ("supported", _("Request supported")),
         ("explained", _("Explained")),
         ("not_supported", _("Request not supported")),
     ]
-    outcome = forms.ChoiceField(label=_("outcome"), choices=OUTCOMES)
+    # Every outcome, to read a recorded one by.
+    OUTCOMES = DISPUTE_OUTCOMES + PETITION_OUTCOMES
+    outcome = OutcomeField(label=_("outcome"), choices=OUTCOMES)
     summary = long_text(_("summary of the outcome"))
+    agreement = DocumentFileField(
+        label=_("signed mediation agreement"), required=False,
+        help_text=_("Required for a written agreement: a scan or photo of the signed agreement, or its file; at most 20 MB."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        outcome = self.fields["outcome"]
+        if self.case.kind == Case.Kind.PETITION:
+            outcome.choices = self.PETITION_OUTCOMES
+            outcome.misplaced = {value: _("“%(outcome)s” resolves a dispute; a petition is answered by supporting the "
+                                          "request, explaining, or not supporting it (信访工作条例 第三十二条).")
+                                 % {"outcome": label} for value, label in self.DISPUTE_OUTCOMES}
+            del self.fields["agreement"]  # a petition's answer is no mediation agreement
+        else:
+            outcome.choices = self.DISPUTE_OUTCOMES
+            outcome.misplaced = {value: _("“%(outcome)s” answers a petition (信访工作条例 第三十二条); a dispute is "
+                                          "resolved by a written or an oral agreement.")
+                                 % {"outcome": label} for value, label in self.PETITION_OUTCOMES}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        written = data.get("outcome") == "agreement_written"
+        if written and not data.get("agreement") and "agreement" not in self.errors and self.actor is not None:
+            # The committee keeps a copy of the signed agreement (人民调解法 第二十九条). The
+            # system (actor None) records what a legacy ledger says: its paper is archived.
+            self.add_error("agreement", forms.ValidationError(
+                _("Attach the signed mediation agreement: a written agreement is recorded with its document."),
+                code="required"))
+        if data.get("agreement") and data.get("outcome") == "agreement_oral":
+            self.add_error("agreement", forms.ValidationError(
+                _("An oral agreement has no signed document: choose the written agreement, or attach the record "
+                  "with “Attach document”."), code="oral"))
+        return data
 
 
 class InstructionsForm(OperationForm):
@@ -113,23 +196,6 @@ class FollowUpForm(OperationForm):
 
 class NoteForm(OperationForm):
     text = long_text(_("note"))
-
-
-# What a township keeps with a case: agreements, records, scans, photos, spreadsheets.
-DOCUMENT_TYPES = ["pdf", "ofd", "doc", "docx", "xls", "xlsx", "wps", "txt", "jpg", "jpeg", "png"]
-DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
-
-
-class DocumentForm(OperationForm):
-    title = forms.CharField(label=_("title"), max_length=200)
-    file = forms.FileField(label=_("file"), validators=[FileExtensionValidator(DOCUMENT_TYPES)],
-                           help_text=_("PDF, OFD, Word, Excel, WPS, text or a photo; at most 20 MB."))
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > DOCUMENT_MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than 20 MB."), code="too_large")
-        return upload
 
 
 class SessionForm(OperationForm):
@@ -170,9 +236,32 @@ class ResumeForm(DeadlineForm):
         self.fields["deadline"].error_messages["invalid_choice"] = _("This deadline is not paused.")
 
 
+class ExtendableDeadlineField(DeadlineChoiceField):
+    """Each deadline with the unit its extension is counted in and the most its rule
+    allows: units differ between deadlines (日, 工作日, hours), the amount is in the
+    chosen one's."""
+
+    def label_from_instance(self, obj: Deadline) -> str:
+        if hasattr(obj, "extension"):
+            return _("%(deadline)s (already extended once)") % {"deadline": obj}
+        if not obj.rule.extension_cap:
+            return _("%(deadline)s (no extension allowed)") % {"deadline": obj}
+        return _("%(deadline)s (at most %(cap)s %(unit)s)") % {
+            "deadline": obj, "cap": obj.rule.extension_cap, "unit": obj.get_unit_display()}
+
+
 class ExtensionRequestForm(DeadlineForm):
-    amount = forms.IntegerField(label=_("extension"), min_value=1)
+    deadline = ExtendableDeadlineField(label=_("deadline"), queryset=Deadline.objects.none())
+    amount = forms.IntegerField(label=_("extension (in the unit of the chosen deadline)"), min_value=1)
     reason = long_text(_("reason"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        deadlines = self.fields["deadline"].queryset = self.fields["deadline"].queryset.select_related("extension")
+        units = set(deadlines.values_list("unit", flat=True))
+        if len(units) == 1:
+            # One unit among the choices: the amount says it.
+            self.fields["amount"].label = _("extension (%(unit)s)") % {"unit": TimeUnit(units.pop()).label}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -181,6 +181,32 @@ def cases_with_role_grant(actor: Any, permission: str, cases: Iterable[Case]) ->
             if case.accused_unit_id not in accused and permission in _by_role(memberships, case)}
 
 
+def holding(user: Any, permission: str) -> Any:
+    """The cases `user` may see on which they hold `permission` through the responsible
+    unit (a role there or above it, as `_by_role` gives it) or through a grant of the case
+    (assignee, lead department): `grants_for` for a whole list, in one query. The lists of
+    work — 待受理, supervision orders to answer — ask it. A case's village gives its people
+    only VILLAGE_ONLY (viewing and notes) and the concealment decision, which are no work
+    to list."""
+    cases = visible_to(user)
+    if user.is_superuser:
+        return cases
+    memberships = list(Membership.objects.filter(user=user).select_related("unit"))
+    held = Q(responsible_unit_id__in=[m.unit_id for m in memberships if permission in OWN_UNIT.get(m.role, ())])
+    beneath = Q()
+    for m in memberships:
+        if permission in SUBTREE.get(m.role, ()):
+            beneath |= Q(path__startswith=m.unit.path) & ~Q(pk=m.unit_id)
+    if beneath:
+        held |= Q(responsible_unit_id__in=OrgUnit.objects.filter(beneath).values("pk"))
+    held |= Q(Exists(CaseUserObjectPermission.objects.filter(
+        content_object=OuterRef("pk"), user=user, permission__codename=permission)))
+    held |= Q(Exists(CaseGroupObjectPermission.objects.filter(
+        content_object=OuterRef("pk"), group__unit__id__in=[m.unit_id for m in memberships],
+        permission__codename=permission)))
+    return cases.filter(held)
+
+
 def visible_to(user: Any) -> Any:
     """The cases `user` may see: the one selection every list, detail, count and export
     starts from."""

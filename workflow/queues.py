@@ -13,10 +13,11 @@ from django.db.models import Case as DbCase
 from django.db.models import Exists, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
 
-from cases.models import Case
+from cases.models import Case, Membership
 
 from . import counts
-from .models import Deadline
+from .models import Deadline, SupervisionOrder
+from .permissions import holding, visible_to
 
 
 def with_listing(cases: Any, now: datetime | None = None) -> Any:
@@ -30,6 +31,37 @@ def with_listing(cases: Any, now: datetime | None = None) -> Any:
         overdue=counts.overdue(now),
         warned=counts.warned(now),
     )
+
+
+# The lists of work a person's workbench shows and the queue filters by: defined once here.
+
+def awaiting_acceptance(user: Any) -> Any:
+    """待受理: registered cases `user` may accept."""
+    return holding(user, "accept_case").filter(stage=Case.Stage.REPORTED)
+
+
+def my_cases(user: Any) -> Any:
+    """The open cases `user` carries or reported."""
+    return visible_to(user).open().filter(Q(assignee=user) | Q(reporter=user))
+
+
+def my_work(user: Any) -> Any:
+    """The open cases `user` works on: their own, and those held by a unit of theirs
+    (responsible, leading, or the case's village)."""
+    units = Membership.objects.filter(user=user).values("unit_id")
+    return visible_to(user).open().filter(
+        Q(assignee=user) | Q(reporter=user) | Q(responsible_unit_id__in=units) | Q(lead_department_id__in=units)
+        | Q(village_id__in=units))
+
+
+def under_supervision() -> Exists:
+    """As an expression on a case: a supervision order neither answered nor closed."""
+    return Exists(SupervisionOrder.objects.filter(case=OuterRef("pk"), replied_at__isnull=True, closed_at__isnull=True))
+
+
+def supervision_to_answer(user: Any) -> Any:
+    """Cases with an open supervision order `user` may answer."""
+    return holding(user, "reply_supervision").filter(under_supervision())
 
 
 def nearest_due() -> Any:

@@ -20,12 +20,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.forms import MAX_PARTIES, IntakeForm, PartyForm
-from cases.models import Case, CaseEvent, CaseSerial, Party, stage_writes_allowed
-from notifications.services import notify
+from cases.models import Case, CaseEvent, CaseSerial, Party, Role, stage_writes_allowed
+from cases.wording import series
+from notifications.models import Notification
+from notifications.services import notify, settle
 
 from . import deadlines
 from .errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted, UnknownOperation, WrongStage
-from .flow import CaseFlow, operations
+from .flow import CaseFlow, members, operations
 from .fsm import Transition
 from .permissions import VIEW, can_report, grants_for, told, visible_to
 
@@ -58,7 +60,7 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
         unmet = step.get_unmet_condition(flow)
         if unmet is not None:
             raise ConditionUnmet(getattr(unmet[1], "message", "") or _("This operation is not possible now."))
-        form = step.custom["form"](data or {}, files=files, case=case)
+        form = step.custom["form"](data or {}, files=files, case=case, actor=actor)
         if not form.is_valid():
             raise invalid(form)
         before = field_values(case)
@@ -70,6 +72,9 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
         event_data = {**as_json(form.cleaned_data), **flow.event_data}
         if case.stage != from_stage:
             stopped, opened = deadlines.move(case, from_stage, case.stage, at)
+            if from_stage == Case.Stage.REPORTED:
+                # Taken up: the news of the report has done its work for every officer.
+                settle(case, REPORT_NEWS, at)
             event_data.update(deadlines_stopped=stopped, deadlines_opened=[d.kind for d in opened])
         CaseEvent.objects.create(
             case=case, kind=name, from_stage=from_stage, to_stage=case.stage, actor=actor, at=at, data=event_data
@@ -199,7 +204,7 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
                      else _("check whether this dispute was registered before, then confirm."))
             raise InvalidData(
                 {"repeats_seen": [_("A party of this case is a party of %(numbers)s, open or closed within a "
-                                    "year: %(check)s") % {"numbers": "、".join(numbers), "check": check}]},
+                                    "year: %(check)s") % {"numbers": series(numbers), "check": check}]},
                 {"repeats_seen": _("repeats checked")})
     with transaction.atomic():
         case.registered_unit = case.responsible_unit
@@ -220,7 +225,20 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
             data={**as_json(form.cleaned_data), "parties": len(party_forms),
                   "deadlines_opened": [d.kind for d in opened]},
         )
+        # The acceptance (or a petition's registration) clock runs from now
+        # (docs/workflow.md: Deadlines): the officers of the responsible unit hear of it at once.
+        officers = members(case.responsible_unit, Role.OFFICER)
+        if actor is not None:
+            officers = officers.exclude(pk=actor.pk)
+        notify(told(case, officers), kind=REPORT_NEWS, level=Notification.Level.ASSIGNMENT, case=case, at=at,
+               text=_("New case %(number)s “%(title)s” from %(unit)s awaits acceptance.") % {
+                   "number": case.number, "title": case.title,
+                   "unit": case.village.name if case.village_id else case.responsible_unit.name})
     return case
+
+
+# The notification kind of a new report, settled once the case leaves reported.
+REPORT_NEWS = "report"
 
 
 def next_serial(unit_id: int, year: int) -> int:

@@ -610,6 +610,9 @@ def test_a_malformed_create_body_is_a_json_400_and_stores_nothing(cast, body):
 @pytest.fixture
 def inbox(cast: Cast) -> dict[str, Notification]:
     case = reported(cast)
+    # The news of the report itself (tests/workflow/test_report_news.py) is not part of
+    # this inbox.
+    Notification.objects.filter(kind="report").delete()
     now = timezone.now()
 
     def note(user: Any, level: str, read: bool = False) -> Notification:

@@ -73,7 +73,8 @@ REQUEST_TIMEOUT = 60.0
 NEXT_STEP = {"investigating": "start_mediation", "mediating": "resolve", "resolved": "reopen"}
 BODIES = {
     "start_mediation": {"findings": "已走访双方当事人，核实争议事实。"},
-    "resolve": {"outcome": "agreement_written", "summary": "双方达成书面调解协议。"},
+    # Oral: a written agreement needs its signed document, which a JSON body cannot carry.
+    "resolve": {"outcome": "agreement_oral", "summary": "双方达成口头调解协议，当场履行。"},
     "reopen": {"reason": "当事人反映协议未履行，重新办理。"},
     "note": {"text": "电话联系当事人，约定调解时间。"},
 }

@@ -20,6 +20,12 @@ from workflow.permissions import visible_to
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path) -> None:
+    # The seed attaches each written mediation agreement: kept out of var/media.
+    settings.MEDIA_ROOT = tmp_path
+
+
 def seed(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", "--cases", "60", *args, stdout=out)

@@ -111,20 +111,23 @@ def test_the_meeting_shows_cases_returns_and_suspects(cast: Any, client: Any) ->
 
 def test_a_suspect_is_confirmed_in_the_meeting_and_recorded_on_the_case(cast: Any, client: Any) -> None:
     hotline = report(cast, source="110", at=in_last_month(12))
+    # Suspects are decided once the village's return is settled: here, filed nil.
+    client.force_login(cast.alice)
+    assert file_return(client, cast.dongwan, nil="on").status_code == 302
     client.force_login(cast.olga)
-    response = client.post(reverse("desk:meeting:decide", args=[hotline.pk]),
-                           {"decision": "confirm", "reason": "村里知情未报。"})
+    response = client.post(reverse("desk:meeting:index"),
+                           {"case": [hotline.pk], "decision": "confirm", "reason": "村里知情未报。"})
     assert response.status_code == 302
     event = CaseEvent.objects.get(case=hotline, kind__startswith="concealment")
     assert (event.kind, event.actor, event.data["reason"]) == ("concealment_confirmed", cast.olga, "村里知情未报。")
-    client.post(reverse("desk:meeting:decide", args=[hotline.pk]), {"decision": "dismiss", "reason": "再议"})
+    client.post(reverse("desk:meeting:index"), {"case": [hotline.pk], "decision": "dismiss", "reason": "再议"})
     assert CaseEvent.objects.filter(case=hotline, kind__startswith="concealment").count() == 1
 
 
 def test_a_village_worker_cannot_decide_on_concealment(cast: Any, client: Any) -> None:
     hotline = report(cast, source="110", at=in_last_month(12))
     client.force_login(cast.alice)
-    client.post(reverse("desk:meeting:decide", args=[hotline.pk]), {"decision": "dismiss", "reason": "没有"})
+    client.post(reverse("desk:meeting:index"), {"case": [hotline.pk], "decision": "dismiss", "reason": "没有"})
     assert not CaseEvent.objects.filter(case=hotline, kind__startswith="concealment").exists()
     assert client.get(reverse("desk:meeting:index")).status_code == 403
 

@@ -72,13 +72,14 @@ def login(page: Page, username: str | Account, password: str = PASSWORD) -> Page
     return page
 
 
-def shot(page: Page, name: str) -> Path:
-    """A full-page screenshot saved as var/e2e-screenshots/<name>.png; returns its path.
-    Names are the artifacts' names: say what the picture shows (e.g. "intake-phone")."""
+def shot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """A screenshot saved as var/e2e-screenshots/<name>.png, of the whole page or (not
+    full_page) of the screen as the user sees it; returns its path. Names are the
+    artifacts' names: say what the picture shows (e.g. "intake-phone")."""
     if not re.fullmatch(r"[\w.-]+", name):
         raise ValueError(f"a screenshot name is letters, digits, '.', '-' and '_': {name!r}")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     # Animations stopped, so a picture never catches a ripple or a slide half-way.
-    page.screenshot(path=path, full_page=True, animations="disabled")
+    page.screenshot(path=path, full_page=full_page, animations="disabled")
     return path

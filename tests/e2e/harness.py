@@ -18,11 +18,15 @@ from tests.servers import PROJECT_ROOT, Child
 # Milliseconds any Playwright action or expectation waits before failing. Pages answer
 # in well under a second; this leaves room for a loaded CI machine and a password hash.
 TIMEOUT_MS = 10_000
+PHONE = {"device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 SCREENS: dict[str, dict] = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    # A township office's common screen.
+    "desktop": {"viewport": {"width": 1366, "height": 768}},
     # A common phone's CSS size; scale 2 keeps the screenshots legible and small.
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-              "has_touch": True},
+    "phone": {"viewport": {"width": 390, "height": 844}, **PHONE},
+    # The narrowest and the widest of the phones village workers carry.
+    "phone-360": {"viewport": {"width": 360, "height": 740}, **PHONE},
+    "phone-414": {"viewport": {"width": 414, "height": 896}, **PHONE},
 }
 
 

@@ -43,14 +43,18 @@ def id_number(body: str) -> str:
 APPLICANT_ID = id_number("32012219850312761")
 
 
-def operate(page: Page, name: str, fields: dict[str, str], selects: dict[str, str] | None = None) -> None:
-    """Open the operation's form on the case page, fill it and send it."""
+def operate(page: Page, name: str, fields: dict[str, str], selects: dict[str, str] | None = None,
+            files: dict[str, dict[str, Any]] | None = None) -> None:
+    """Open the operation's form on the case page (the way on is shown open), fill it and send it."""
     box = page.locator(f"details[data-operation={name}]")
-    box.locator("summary").click()
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
     for field, label in (selects or {}).items():
         box.locator(f"select[name={field}]").select_option(label=label)
     for field, value in fields.items():
         box.locator(f"[name={field}]").fill(value)
+    for field, upload in (files or {}).items():
+        box.locator(f"input[name={field}]").set_input_files(upload)
     box.locator("button[type=submit]").click()
 
 
@@ -103,7 +107,7 @@ def test_a_dispute_from_the_village_to_resolution(new_page: Pages) -> None:
     expect(desk.locator(".parties")).to_contain_text(APPLICANT_ID)
     desk.goto(case_url)
     box = desk.locator("details[data-operation=accept]")
-    box.locator("summary").click()
+    expect(box).to_have_attribute("open", "")  # the way on: first, and open
     box.locator("select[name=lead_department]").select_option(label="柳林司法所")
     box.locator("select[name=assignee]").select_option(label=f"{MEDIATOR.name}（{MEDIATOR.username}）")
     shot(desk, "case-accept-form-officer")
@@ -131,8 +135,10 @@ def test_a_dispute_from_the_village_to_resolution(new_page: Pages) -> None:
                                          "participants": "王德明、周大成、吴小兰",
                                          "record": "双方同意排水沟沿原路线恢复，费用各半。"})
     expect(mediator.locator(".session")).to_contain_text("东湾村调解室")
+    # A written agreement is sent with its signed document (issue 15).
     operate(mediator, "resolve", {"summary": "达成书面调解协议，排水沟恢复原线路。"},
-            selects={"outcome": "达成书面调解协议"})
+            selects={"outcome": "达成书面调解协议"},
+            files={"agreement": {"name": "调解协议书.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n"}})
     expect(stage_of(mediator)).to_have_text("已化解")
     expect(mediator.locator('svg.lifecycle [data-stage="resolved"].current')).to_have_count(1)
     shot(mediator, "case-resolved-mediator")

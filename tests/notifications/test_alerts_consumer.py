@@ -170,7 +170,8 @@ def test_the_concerned_liaison_receives_the_alert_and_another_department_nothing
             assert await hans_socket.receive_nothing(timeout=0.3)
 
     run(body)
-    assert list(Notification.objects.values_list("user__username", flat=True)) == ["lena"]
+    # The officers heard of the report; of the alert, lena alone.
+    assert list(Notification.objects.exclude(kind="report").values_list("user__username", flat=True)) == ["lena"]
 
 
 def test_an_alert_already_sent_in_the_backlog_is_not_forwarded_again(cast: Cast) -> None:
@@ -387,9 +388,10 @@ def pushed_nowhere(monkeypatch: pytest.MonkeyPatch, cast: Cast, user: Any,
         if kept is not None:
             kept.append((group, message))
 
+    case = report(cast)  # outside: the news of the report goes out as usual
     with monkeypatch.context() as patch:
         patch.setattr(get_channel_layer(), "group_send", lost)
-        return overdue(cast, user)
+        return overdue(cast, user, case=case)
 
 
 def delivered(row: Notification) -> Any:
@@ -416,7 +418,8 @@ def test_a_push_lost_with_the_socket_open_arrives_on_sync_once_and_not_again_onc
             assert await lena.receive_nothing(timeout=0.3), "the push was not lost"
             await lena.send_json_to({"type": "sync", "after": seen.pk})
             assert await lena.receive_json_from() == {
-                "type": "backlog", "alerts": [await database_sync_to_async(expected_alert)(lost[0])]}
+                "type": "backlog", "alerts": [await database_sync_to_async(expected_alert)(lost[0])],
+                "unread": 2}  # seen and lost, neither read
             assert await lena.receive_nothing(timeout=0.3)
             assert await database_sync_to_async(delivered)(lost[0]) is None
             # Not acknowledged, it comes again even after the client has seen its id.
@@ -492,8 +495,9 @@ def test_a_sync_sooner_than_the_minimum_is_refused_without_a_query(
 
     with CaptureQueriesContext(connection) as queries:
         run(body)
-    # The backlog on connect and the one sync answered; none for those refused.
-    assert len(notification_queries(queries)) == 2, notification_queries(queries)
+    # The backlog on connect and the one sync answered, each its rows and its unread count;
+    # none for those refused.
+    assert len(notification_queries(queries)) == 4, notification_queries(queries)
     assert Notification.objects.get(pk=mine.pk).delivered_at is None
 
 

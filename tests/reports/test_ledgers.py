@@ -10,13 +10,14 @@ from typing import Any
 
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from cases.models import Case
 from cases.periods import parse_period
 from reports.ledgers import BANDS, band_of, ledger_response, monthly_table, write_ledger
-from tests.conftest import PETITION, accept, local, report, resolve
+from tests.conftest import PETITION, accept, local, report
 from workflow import services
 
 pytestmark = pytest.mark.django_db
@@ -26,9 +27,10 @@ WRITTEN = "双方签订书面调解协议。"
 
 
 @pytest.fixture
-def march(cast: Any) -> dict[str, Any]:
+def march(cast: Any, settings: Any, tmp_path: Any) -> dict[str, Any]:
     """March 2026 in 柳林镇: six disputes of three categories and all bands, a petition;
     one dispute in February and one in 桃源镇 that no March ledger of 柳林镇 shows."""
+    settings.MEDIA_ROOT = tmp_path  # the written agreements' documents
     made: dict[str, Any] = {}
     # (name, village, category, people, risk, fate)
     plan = [
@@ -52,7 +54,10 @@ def march(cast: Any) -> dict[str, Any]:
                                 data={"held_on": "2026-03-10", "place": "村委会", "participants": "双方",
                                       "record": "第一次调解。"})
         if fate in ("resolved", "visited"):
-            resolve(cast, case, local(2026, 3, day + 3, 9), outcome="agreement_written", summary=WRITTEN)
+            # A written agreement is resolved with its signed document (issue 15).
+            services.transition(case, "resolve", actor=cast.mia, at=local(2026, 3, day + 3, 9),
+                                data={"outcome": "agreement_written", "summary": WRITTEN},
+                                files={"agreement": SimpleUploadedFile("调解协议书.pdf", b"%PDF-1.4")})
         if fate == "visited":
             services.transition(case, "follow_up", actor=cast.mia, at=local(2026, 3, day + 10, 9),
                                 data={"record": "电话回访，协议已履行。", "satisfaction": "satisfied"})

@@ -41,8 +41,11 @@ def test_the_meeting_sees_the_month_grouped_by_village_and_category(cast):
     assert data.cases[major.pk].sections == ["new", "open", "overdue", "major", "escalated"]
     assert {r.village.name: r.status for r in data.returns} == {"东湾村": "filed", "西岭村": "pending"}
     assert data.return_totals["filed"] == 1 and data.return_totals["late"] == 0
-    assert [(v.village.name, v.case_ids) for v in data.suspects] == [("西岭村", [major.pk])]
+    # 西岭村's return is not due before 27 April: no suspects until then (screening.returns.yields_suspects).
+    assert data.suspects == [] and [r.village.name for r in data.awaiting] == ["西岭村"]
     assert data.month == date(2026, 3, 1)
+    late = meeting_data(cast.liulin, "2026-03", at=local(2026, 4, 28, 9))
+    assert [(v.village.name, v.case_ids) for v in late.suspects] == [("西岭村", [major.pk])] and late.awaiting == []
 
 
 def test_a_decision_of_the_meeting_goes_through_the_transition_service(cast):

@@ -68,7 +68,8 @@ def test_a_transition_from_the_wrong_stage_names_the_current_stage(cast, accepte
 
 def test_missing_required_data_names_each_field(cast, accepted):
     error = refused(accepted, "resolve", cast.mia, {"outcome": "agreement_written"}, InvalidData, "summary")
-    assert set(error.errors) == {"summary"}
+    # A written agreement also needs its signed document (issue 15).
+    assert set(error.errors) == {"summary", "agreement"}
     error = refused(accepted, "resolve", cast.mia, {"outcome": "bribe", "summary": "x"}, InvalidData, "outcome")
     assert "not one of the available choices" in error.errors["outcome"][0]
 

@@ -4,10 +4,12 @@ checking the stage, the audit trail and the clocks each step leaves in the datab
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases.models import Case, CaseEvent, CaseGroupObjectPermission, CaseUserObjectPermission, Party
 from notifications.models import Notification
 from tests.conftest import PETITION, accept, local, report, step
+from workflow import services
 from workflow.models import Deadline
 from workflow.permissions import visible_to
 
@@ -26,7 +28,8 @@ def trail(case: Case) -> list[tuple[str, str, str]]:
     return list(CaseEvent.objects.filter(case=case).values_list("kind", "from_stage", "to_stage"))
 
 
-def test_a_dispute_goes_from_report_to_visited_and_closed(cast):
+def test_a_dispute_goes_from_report_to_visited_and_closed(cast, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     case = report(cast, at=local(2026, 3, 2, 9))
     assert case.number == "QY-LL-2026-00001"
     assert case.responsible_unit == cast.liulin
@@ -45,8 +48,11 @@ def test_a_dispute_goes_from_report_to_visited_and_closed(cast):
 
     case = step(case, "record_session", cast.mia, local(2026, 3, 9, 10), held_on="2026-03-09", place="东湾村调解室",
                 participants="张三、李四、调解员", record="双方就分期支付达成初步意向。")
-    case = step(case, "resolve", cast.mia, local(2026, 3, 10, 16), outcome="agreement_written",
-                summary="李某分两期支付租金。")
+    # A written agreement comes with its signed document, kept with the case (issue 15).
+    case = services.transition(case, "resolve", actor=cast.mia, at=local(2026, 3, 10, 16),
+                               data={"outcome": "agreement_written", "summary": "李某分两期支付租金。"},
+                               files={"agreement": SimpleUploadedFile("调解协议书.pdf", b"%PDF-1.4")})
+    assert case.documents.get().original_name == "调解协议书.pdf"
     assert case.stage == "resolved" and case.outcome["kind"] == "agreement_written"
     assert open_kinds(case) == {"follow_up"}
 

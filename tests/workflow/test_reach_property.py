@@ -47,10 +47,11 @@ class Rollback(Exception):
 
 
 @pytest.fixture
-def county() -> dict[int, Case]:
+def county(settings: Any, tmp_path: Any) -> dict[int, Case]:
     """The demo county, with what its stories lack: open accusations against a township
     (a repeat one, so that the assessment counts it) and a department (第三十条), a
     supervision order on one, and a sweep forty days on, so that every door meets them."""
+    settings.MEDIA_ROOT = tmp_path  # the seed's written mediation agreements
     call_command("seed_demo", "--cases", "80", stdout=StringIO())
     User = get_user_model()
     township, police = OrgUnit.objects.get(code="QY-LL"), OrgUnit.objects.get(name="柳林派出所")

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import json
 import random
-import time
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -32,10 +33,12 @@ from cases.periods import parse_month
 from cases.validators import id_check_char
 from screening import returns as screening
 from workflow import counts, services
+from workflow.deadlines import PLAN, pick_rule, profile_chain, schedule, unit_profile
 from workflow.errors import CaseOperationError
-from workflow.models import Deadline
+from workflow.models import Deadline, DeadlineRule, SupervisionOrder
 from workflow.refdata import invalidate_all
 from workflow.return_clocks import open_return_deadlines, return_clock
+from workflow.sweep import sweep
 
 DEFAULT_PASSWORD = "tiaochu-demo"
 # Cases are spread over this many days before now.
@@ -207,6 +210,7 @@ WITHDRAW, REOPEN, FOLLOW_UP = TEXTS["withdraw"], TEXTS["reopen"], TEXTS["follow_
 EXTENSION_REASONS, PAUSE_REASON = TEXTS["extension_reasons"], TEXTS["pause_reason"]
 PETITION_OUTCOMES, RESOLUTIONS = TEXTS["petition_outcomes"], TEXTS["resolutions"]
 GENERIC_RESOLUTION = TEXTS["generic_resolution"]
+SUPERVISE, SUPERVISION_REPLIES = TEXTS["supervise"], TEXTS["supervision_replies"]
 
 # ---------------------------------------------------------------------------------------
 # How cases move: plans are lists of operations, with the days each step takes.
@@ -295,7 +299,9 @@ MAJOR_PLANS: tuple[tuple[float, Plan], ...] = (
 @dataclass(frozen=True)
 class Fixed:
     """A case the demo always has, so every path is shown however few cases are asked for.
-    overdue: whether its open clock has run out now (None for a closed case)."""
+    overdue: whether its open clock has run out now (None for a closed case); warned:
+    its open clock is in its warning window now (黄牌: past its warning time, due a day
+    or more from now), which needs a plan ending on the step that opened that clock."""
 
     template: str
     plan: Plan
@@ -303,6 +309,7 @@ class Fixed:
     township: str = "LL"
     county_level: bool = False
     risk: str | None = None
+    warned: bool = False
 
 
 FIXED: tuple[Fixed, ...] = (
@@ -310,7 +317,10 @@ FIXED: tuple[Fixed, ...] = (
     Fixed("neighbours_drain", (), True),
     Fixed("acquisition_share", (), True),
     Fixed("wage_arrears", ("accept", "note"), True, risk=Case.Risk.SIGNIFICANT),
-    Fixed("family_support", ("accept",), False, township="TY"),
+    # warned: yellow cards, so the demo shows some whenever it runs (an investigation in
+    # 桃源镇, a follow-up visit and a reopened investigation in 柳林镇), each near the end of
+    # its clock. Only their days move: the random draws, and so every other case, stay.
+    Fixed("family_support", ("accept",), False, township="TY", warned=True),
     Fixed("water_recontract",
           ("accept", "start_mediation", "session", "request_extension", "decide_extension", "session"), False),
     Fixed("medical_center",
@@ -319,7 +329,7 @@ FIXED: tuple[Fixed, ...] = (
     Fixed("wage_single", ("accept", "start_mediation", "session"), True),
     Fixed("teacher_single", ("accept", "start_mediation", "session", "note"), True),
     Fixed("homestead", ("accept", "start_mediation", "session", "resolve"), True),
-    Fixed("traffic", ("accept", "resolve"), False),
+    Fixed("traffic", ("accept", "resolve"), False, warned=True),
     Fixed("wage_petition", ("accept", "escalate"), True, risk=Case.Risk.SIGNIFICANT),
     Fixed("resettlement", ("escalate",), False, risk=Case.Risk.SIGNIFICANT),
     Fixed("crop_compensation",
@@ -332,7 +342,7 @@ FIXED: tuple[Fixed, ...] = (
     Fixed("land_renewal", ("accept", "start_mediation", "session", "escalate", "refer"), risk=Case.Risk.SIGNIFICANT),
     Fixed("land_boundary",
           ("accept", "start_mediation", "resolve", "reopen", "start_mediation", "session", "resolve", "follow_up")),
-    Fixed("neighbours_road", ("accept", "start_mediation", "resolve", "reopen"), False),
+    Fixed("neighbours_road", ("accept", "start_mediation", "resolve", "reopen"), False, warned=True),
     Fixed("dibao", ("accept", "note", "request_extension", "decide_extension", "resolve", "follow_up")),
     Fixed("work_injury", ("accept", "start_mediation", "session", "refer")),
     Fixed("build_contract", ("reject",)),
@@ -386,6 +396,7 @@ class Story:
     data: dict[str, Any]
     parties: list[dict[str, Any]]
     source: str
+    warned: bool = False
 
 
 class Seeder:
@@ -508,10 +519,36 @@ class Seeder:
             # The clocks of the returns never filed: the sweep gives them their red cards.
             open_return_deadlines(month, villages)
 
+    # Supervision (督办) and the sweep.
+
+    def build_supervision(self) -> None:
+        """The board's 督办: a supervisor of 柳林镇 presses, since yesterday, on the two of
+        its cases overdue longest; one order has been answered, the other awaits its
+        answer. Each stays open until the supervisor closes it."""
+        township = self.townships["LL"].org
+        late = list(Case.objects.open().filter(responsible_unit=township).exclude(stage=S.ESCALATED)
+                    .filter(counts.overdue(self.now)).order_by("reported_at", "pk")[:2])
+        for i, case in enumerate(late):
+            last = case.events.order_by("-at").values_list("at", flat=True).first()
+            at = self.snap(max(last, self.now - timedelta(days=1)), last)
+            self.run(case.pk, "supervise", self.supervisor(case), {"instructions": self.rng.choice(SUPERVISE)}, at)
+            if i == 0:
+                order = case.supervision_orders.get()
+                self.run(case.pk, "reply_supervision", self.assignee(self.case(case.pk)),
+                         {"order": order.pk, "reply": self.rng.choice(SUPERVISION_REPLIES)}, self.snap(at, at))
+
+    def sweep(self) -> None:
+        """The deadline sweep as the server runs it, now: the yellow and red cards and
+        escalations that have come are marked and their notifications written, so the
+        workbenches and the alert counter show them at once (a warning that comes outside
+        office hours waits for the next working morning, as it would)."""
+        sweep(self.now)
+
     def fixed_story(self, fixed: Fixed) -> Story:
         template = TEMPLATE_BY_KEY[fixed.template]
         return self.make_story(
-            template, fixed.plan, self.townships[fixed.township], fixed.county_level, fixed.overdue, fixed.risk
+            template, fixed.plan, self.townships[fixed.township], fixed.county_level, fixed.overdue, fixed.risk,
+            warned=fixed.warned,
         )
 
     def random_story(self, kind: str) -> Story:
@@ -569,7 +606,7 @@ class Seeder:
         return tuple(steps)
 
     def make_story(self, template: Template, plan: Plan, township: Unit, county_level: bool,
-                   overdue: bool | None, risk: str | None) -> Story:
+                   overdue: bool | None, risk: str | None, *, warned: bool = False) -> Story:
         rng = self.rng
         matching = [v for v in township.villages if v.name in template.villages]
         if template.villages and not matching:
@@ -611,7 +648,7 @@ class Seeder:
         return Story(
             template=template, plan=plan, township=township, village=village, county_level=county_level,
             overdue=overdue, ctx=ctx, data=data, parties=self.parties(template, ctx, people),
-            source=source,
+            source=source, warned=warned,
         )
 
     def context(self, template: Template, township: Unit, village: OrgUnit) -> dict[str, str]:
@@ -752,7 +789,36 @@ class Seeder:
         for gap in gaps:
             moment = times[-1] + timedelta(days=gap)
             times.append(self.snap(moment, times[-1]) if gap >= 0.25 else self.clamp(moment, times[-1]))
+        if story.warned:
+            # Whole days, so every step keeps its hour and its order: the last step (the
+            # one that opened the clock) moves to the day that puts the clock in its
+            # warning window now.
+            shift = timedelta(days=(self.warned_start(story) - timezone.localtime(times[-1]).date()).days)
+            times = [t + shift for t in times]
         return times
+
+    def warned_start(self, story: Story) -> date:
+        """The latest day before today on which the clock opened by the story's last step
+        must have started to show a yellow card now: its warning time an hour or more
+        past, its due time a day or more ahead. Computed by the clock's own rule and
+        calendar (workflow.deadlines), as the transition will open it."""
+        stage = final_stage(story.plan)
+        probe = Case(kind=story.data["kind"], category=story.data["category"], risk=story.data["risk"])
+        kind = next(k for k, clock in PLAN.items() if stage in clock.opens_on and probe.kind in clock.case_kinds
+                    and not clock.major_only)
+        unit = self.county.org if story.county_level else story.township.org
+        rule = pick_rule(list(DeadlineRule.objects.all()), profile_chain(unit_profile(unit)), kind, probe)
+        if rule is None:
+            raise CommandError(f"seed_demo: no deadline rule of kind {kind} for “{story.template.key}”.")
+        today = timezone.localdate(self.now)
+        for back in range(1, 3 * rule.duration + 30):
+            day = today - timedelta(days=back)
+            clock = Deadline(duration=rule.duration, unit=rule.unit,
+                             started_at=timezone.make_aware(datetime.combine(day, time(10, 0))))
+            schedule(clock, rule)
+            if clock.warn_at <= self.now - timedelta(hours=1) and clock.due_at >= self.now + timedelta(days=1):
+                return day
+        raise CommandError(f"seed_demo: no start puts the {kind} clock of “{story.template.key}” in its warning window.")
 
     def tail(self, story: Story, stage: str) -> float:
         """Days the case has sat in its last stage until now: within its clock, or past it."""
@@ -844,9 +910,9 @@ class Seeder:
             return self.liaison_of[lead.pk]
         return self.rng.choice(mediators)
 
-    def run(self, case_id: int, op: str, actor: Any, data: dict[str, Any], at: datetime) -> Case:
+    def run(self, case_id: int, op: str, actor: Any, data: dict[str, Any], at: datetime, files: Any = None) -> Case:
         try:
-            return services.transition(case_id, op, actor=actor, data=data, at=at)
+            return services.transition(case_id, op, actor=actor, data=data, at=at, files=files)
         except CaseOperationError as error:
             case = Case.objects.get(pk=case_id)
             raise CommandError(
@@ -897,7 +963,16 @@ class Seeder:
         else:
             outcome = "agreement_written" if self.rng.random() < 0.7 else "agreement_oral"
             summary = self.text(RESOLUTIONS.get(story.template.category, (GENERIC_RESOLUTION,)), story)
-        self.run(case_id, "resolve", self.assignee(case), {"outcome": outcome, "summary": summary}, at)
+        # A written agreement is recorded with the signed document (人民调解法 第二十九条).
+        files = {"agreement": self.agreement(case, story, summary, at)} if outcome == "agreement_written" else None
+        self.run(case_id, "resolve", self.assignee(case), {"outcome": outcome, "summary": summary}, at, files)
+
+    def agreement(self, case: Case, story: Story, summary: str, at: datetime) -> SimpleUploadedFile:
+        """The signed mediation agreement as the mediator scans it in: here its text."""
+        parties = "、".join(p["name"] for p in story.parties)
+        text = (f"人民调解协议书\n\n编号：{case.number}\n当事人：{parties}\n纠纷事项：{case.title}\n\n"
+                f"协议内容：{summary}\n\n{timezone.localtime(at):%Y年%m月%d日}\n")
+        return SimpleUploadedFile(f"{case.number}-调解协议书.txt", text.encode("utf-8"), content_type="text/plain")
 
     def do_follow_up(self, case_id: int, story: Story, at: datetime, state: dict[str, Any]) -> None:
         case = self.case(case_id)
@@ -1036,7 +1111,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"These demo usernames already exist: {', '.join(taken)}. Use a fresh database."
             )
-        started = time.monotonic()
+        started = monotonic()
         # Calendar and rule profiles are cached per process; read the ones of this database.
         invalidate_all()
         seeder = Seeder(seed=options["seed"], password=options["password"], now=timezone.now())
@@ -1046,7 +1121,9 @@ class Command(BaseCommand):
             seeder.build_county()
             seeder.build_cases(options["cases"])
             seeder.build_returns()
-        self.report(seeder, options["password"], time.monotonic() - started)
+            seeder.build_supervision()
+            seeder.sweep()
+        self.report(seeder, options["password"], monotonic() - started)
 
     def taken_usernames(self) -> list[str]:
         names = ["admin", *(s.username for s in COUNTY_STAFF), *(d.liaison.username for d in COUNTY_DEPARTMENTS)]
@@ -1078,6 +1155,8 @@ class Command(BaseCommand):
             out(line)
         out(
             f"  超期案件 overdue now: {cases.filter(counts.overdue()).count()}；"
+            f"黄牌 warned now: {cases.filter(counts.warned()).exclude(counts.overdue()).count()}；"
+            f"督办中 under supervision: {SupervisionOrder.objects.filter(closed_at__isnull=True).count()}；"
             f"重大风险 {cases.filter(risk=Case.Risk.MAJOR).count()}，群体性 {cases.filter(is_group=True).count()}，"
             f"历史遗留 {cases.filter(is_legacy=True).count()}"
         )
