@@ -81,7 +81,8 @@ class ReturnPages(MenuEntry):
 
 
 class MeetingPages(MenuEntry):
-    title = _("Monthly screening meeting")
+    # Short enough for the menu's width in English too; the page says it in full.
+    title = _("Screening meeting")
     icon = "groups"
     permission = staticmethod(may_review)
     index_path = path("", only_for(may_review)(screening.meeting), name="index")
