@@ -7,9 +7,12 @@ the link of the row after. The chain is computed when a row is inserted, in the 
 transaction, under the lock of the case row — the lock the transition service takes —
 so two writers appending to one case never both link to the same predecessor.
 
-What a chain cannot show on its own: the last events of a case deleted together, or a
-tail rewritten by someone who recomputes every hash after it. Keeping the heads
-somewhere else (a printed ledger, another system) would close that; not done here.
+The head of each chain, the hash of the case's newest event, is kept on the case row
+(Case.audit_head) and moved on in the same transaction: the transition service saves it
+with the case's own changes (`append`), other writers through `chain`. So the newest
+events of a case deleted together show as well. What it cannot show: a tail rewritten by
+someone who recomputes every hash after it and the head too. Keeping the heads somewhere
+else as well (a printed ledger, another system) would close that; not done here.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from itertools import groupby
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Case as SqlCase
+from django.db.models import F, Value, When
 
 # The first event of a case links to nothing.
 GENESIS = ""
@@ -58,26 +62,55 @@ def content_of(event: Any) -> dict[str, Any]:
 
 def chain(events: Sequence[Any], *, using: str) -> None:
     """Set prev_hash and hash on unsaved events, in the order given (the order they will
-    be inserted in). Must run inside the transaction that inserts them."""
-    from .models import Case, CaseEvent
+    be inserted in), and move each case's head (Case.audit_head) on. Must run inside the
+    transaction that inserts them."""
+    from .models import Case
 
     if not events:
         return
     case_ids = sorted({e.case_id for e in events})
-    # The lock first, in its own statement, in id order (no deadlock between two writers
-    # taking several cases). The heads are read in the next statement: on PostgreSQL
-    # (READ COMMITTED) each statement gets a fresh snapshot, so it sees the event the
-    # previous lock holder committed; a subquery inside the locking statement would not.
-    list(Case.objects.using(using).select_for_update(of=("self",)).filter(pk__in=case_ids)
-         .order_by("pk").values_list("pk", flat=True))
-    last_ids = (CaseEvent.objects.using(using).filter(case_id__in=case_ids).order_by()
-                .values("case_id").annotate(last=Max("pk")).values("last"))
-    heads: dict[int, str] = dict(
-        CaseEvent.objects.using(using).filter(pk__in=last_ids).values_list("case_id", "hash"))
+    # Lock and read the heads in one statement, in id order (no deadlock between two
+    # writers taking several cases). On PostgreSQL a row locked FOR UPDATE is returned as
+    # the previous lock holder committed it, head included.
+    heads: dict[int, str] = dict(Case.objects.using(using).select_for_update(of=("self",)).filter(pk__in=case_ids)
+                                 .order_by("pk").values_list("pk", "audit_head"))
     for event in events:
-        event.prev_hash = heads.get(event.case_id, GENESIS)
-        event.hash = event_hash(**content_of(event), prev_hash=event.prev_hash)
+        link(event, heads.get(event.case_id, GENESIS))
         heads[event.case_id] = event.hash
+    write_heads(heads, using=using)
+
+
+def link(event: Any, head: str) -> None:
+    """Chain `event` to `head`, the hash of the event before it in its case."""
+    event.prev_hash = head
+    event.hash = event_hash(**content_of(event), prev_hash=head)
+
+
+def write_heads(heads: dict[int, str], *, using: str) -> None:
+    """Store each case's new head, in one statement however many cases."""
+    from .models import Case
+
+    if len(heads) == 1:
+        [(pk, head)] = heads.items()
+        Case.objects.using(using).filter(pk=pk).update(audit_head=head)
+        return
+    Case.objects.using(using).filter(pk__in=list(heads)).update(
+        audit_head=SqlCase(*(When(pk=pk, then=Value(head)) for pk, head in heads.items()), default=F("audit_head")))
+
+
+def append(case: Any, event: Any) -> None:
+    """Chain `event` to `case`, a row the caller has locked and loaded in this
+    transaction (the transition service's lock), and move the head on the instance: the
+    caller saves `audit_head` with the rest of the case's changes, before inserting the
+    event. The event then reads and writes no other row (linked_by)."""
+    link(event, case.audit_head)
+    case.audit_head = event.hash
+    event._linked_to_head = case.audit_head
+
+
+def linked_by(event: Any) -> bool:
+    """Whether `append` chained `event`: its hash is the head its case was given."""
+    return bool(event.hash) and getattr(event, "_linked_to_head", None) == event.hash
 
 
 @dataclass(frozen=True)
@@ -121,6 +154,14 @@ def first_breach(rows: Sequence[dict[str, Any]]) -> tuple[int, str] | None:
     return None
 
 
+TAIL_CUT = "the newest events were deleted: the case's head names an event that is not there"
+
+
+def cut_tail(rows: Sequence[dict[str, Any]], head: str) -> tuple[int, str] | None:
+    """The case's newest row, when its hash is not the head kept on the case row."""
+    return (rows[-1]["pk"], TAIL_CUT) if rows[-1]["hash"] != head else None
+
+
 def verify(*, chunk: int = 1000, tally: Tally | None = None) -> Iterator[Breach]:
     """Every case's first bad row, case by case in id order. Streams: `chunk` cases at a
     time (two queries per chunk), their events read through a cursor, one case held in
@@ -130,10 +171,11 @@ def verify(*, chunk: int = 1000, tally: Tally | None = None) -> Iterator[Breach]
     tally = tally if tally is not None else Tally()
     after = 0
     while True:
-        cases = list(Case.objects.filter(pk__gt=after).order_by("pk").values_list("pk", "number")[:chunk])
+        cases = list(Case.objects.filter(pk__gt=after).order_by("pk").values_list("pk", "number", "audit_head")[:chunk])
         if not cases:
             return
-        numbers = dict(cases)
+        numbers = {pk: number for pk, number, _head in cases}
+        heads = {pk: head for pk, _number, head in cases}
         # A range of case ids walks the (case, id) index in order.
         events: Iterable[dict[str, Any]] = (
             CaseEvent.objects.filter(case_id__gte=cases[0][0], case_id__lte=cases[-1][0])
@@ -143,9 +185,13 @@ def verify(*, chunk: int = 1000, tally: Tally | None = None) -> Iterator[Breach]
         for case_id, group in groupby(events, key=lambda r: r["case_id"]):
             rows = list(group)
             tally.events += len(rows)
-            found = first_breach(rows)
+            head = heads.pop(case_id, GENESIS)
+            found = first_breach(rows) or cut_tail(rows, head)
             if found is not None:
                 yield Breach(case_id, numbers.get(case_id, "?"), *found)
+        for case_id, head in heads.items():  # cases without a single event left
+            if head != GENESIS:
+                yield Breach(case_id, numbers[case_id], 0, TAIL_CUT)
         after = cases[-1][0]
 
 

@@ -263,6 +263,9 @@ class Case(models.Model):
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    # The hash of the case's newest event: the audit chain's head (cases.audit), kept on the
+    # row every writer of the case locks, so appending an event reads no other row.
+    audit_head = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = CaseQuerySet.as_manager()
 
@@ -326,6 +329,11 @@ class Case(models.Model):
         saved_stage = getattr(self, "_saved_stage", self.Stage.REPORTED)
         if self.stage != saved_stage and not _stage_writes.get():
             raise StageWriteError
+        if not self._state.adding and kwargs.get("update_fields") is None and not args:
+            # A whole-row save (the admin, an import) never writes the audit chain's head
+            # read before it: an event appended meanwhile would be cut off the chain.
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name != "audit_head"]
         super().save(*args, **kwargs)
         self._saved_stage = self.stage
 
@@ -422,7 +430,7 @@ class AppendOnlyQuerySet(models.QuerySet):
         from .audit import chain
 
         objs = list(objs)
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             chain(objs, using=self.db)
             return super().bulk_create(objs, *args, **kwargs)
 
@@ -493,11 +501,14 @@ class CaseEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnlyError
-        from .audit import chain
+        from .audit import chain, linked_by
 
         using = kwargs.get("using") or router.db_for_write(CaseEvent, instance=self)
-        with transaction.atomic(using=using):
-            chain([self], using=using)
+        # No savepoint: the row and the head written by chain() stand or fall together
+        # with the caller's transaction, and a savepoint was two statements per event.
+        with transaction.atomic(using=using, savepoint=False):
+            if not linked_by(self):
+                chain([self], using=using)
             super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:

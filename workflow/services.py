@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases import audit
 from cases.forms import MAX_PARTIES, IntakeForm, PartyForm
 from cases.models import Case, CaseEvent, CaseSerial, Party, Role, stage_writes_allowed
 from cases.wording import series
@@ -64,11 +65,7 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
         if not form.is_valid():
             raise invalid(form)
         before = field_values(case)
-        with stage_writes_allowed():
-            getattr(flow, name)(form.cleaned_data)
-            changed = [f for f, v in field_values(case).items() if before[f] != v]
-            if changed:
-                case.save(update_fields=changed)
+        getattr(flow, name)(form.cleaned_data)
         event_data = {**as_json(form.cleaned_data), **flow.event_data}
         if case.stage != from_stage:
             stopped, opened = deadlines.move(case, from_stage, case.stage, at)
@@ -76,9 +73,14 @@ def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] 
                 # Taken up: the news of the report has done its work for every officer.
                 settle(case, REPORT_NEWS, at)
             event_data.update(deadlines_stopped=stopped, deadlines_opened=[d.kind for d in opened])
-        CaseEvent.objects.create(
-            case=case, kind=name, from_stage=from_stage, to_stage=case.stage, actor=actor, at=at, data=event_data
-        )
+        event = CaseEvent(case=case, kind=name, from_stage=from_stage, to_stage=case.stage, actor=actor, at=at,
+                          data=event_data)
+        # The event is chained to the head on the row locked above, and the new head is
+        # saved with the operation's changes: one UPDATE of the case, one INSERT of the event.
+        audit.append(case, event)
+        with stage_writes_allowed():
+            case.save(update_fields=[f for f, v in field_values(case).items() if before[f] != v])
+        event.save()
         for notice in flow.notices:
             notify(told(case, notice.users), kind=name, level=notice.level, text=notice.text, case=case, at=at)
     return case

@@ -4,6 +4,7 @@ that was edited, deleted or reordered behind the application's back."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections import Counter
 from io import StringIO
@@ -14,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 
 from cases.audit import GENESIS, backfill, content_of, event_hash, verify
 from cases.models import Case, CaseEvent
@@ -31,12 +33,14 @@ def accepted(cast: Any, **overrides: Any) -> Case:
 
 
 def assert_chained(case: Case) -> None:
-    """Each event links to the one written before it, and its hash is its content's."""
+    """Each event links to the one written before it, its hash is its content's, and the
+    case row holds the newest hash as its head."""
     expected = GENESIS
     for event in CaseEvent.objects.filter(case=case).order_by("pk"):
         assert event.prev_hash == expected, event
         assert event.hash == event_hash(**content_of(event), prev_hash=event.prev_hash), event
         expected = event.hash
+    assert Case.objects.get(pk=case.pk).audit_head == expected
 
 
 def verify_audit() -> str:
@@ -118,6 +122,21 @@ class TestVerifyAudit:
             cursor.execute("DELETE FROM cases_caseevent WHERE id = %s", [ids[0]])
         assert f"event {ids[1]}: broken link" in refused()
 
+    def test_the_newest_rows_deleted_together_are_found_by_the_head(self, trail):
+        altered, clean, ids = trail
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM cases_caseevent WHERE id IN (%s, %s)", ids[-2:])
+        message = refused()
+        assert f"case {altered.number}" in message and f"event {ids[-3]}: the newest events were deleted" in message
+        assert f"case {clean.number}" not in message
+
+    def test_a_case_whose_every_row_was_deleted_is_found_by_the_head(self, trail):
+        altered, _, ids = trail
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM cases_caseevent WHERE case_id = %s", [altered.pk])
+        assert [(b.case_number, b.problem) for b in verify()] == [
+            (altered.number, "the newest events were deleted: the case's head names an event that is not there")]
+
     def test_swapped_rows_are_reported_as_reordered(self, trail):
         altered, _, ids = trail
         columns = "kind, from_stage, to_stage, actor_id, at, data, prev_hash, hash"
@@ -158,6 +177,32 @@ def test_the_migration_hashes_the_events_written_before_the_chain(cast):
     # New events continue the backfilled chain.
     services.transition(first, "note", actor=cast.mia, data={"text": "迁移后"}, at=local(2026, 3, 5, 9))
     assert_chained(first)
+
+
+@pytest.mark.django_db
+def test_the_migration_sets_each_cases_head_from_its_newest_event(cast):
+    first, second = accepted(cast), accepted(cast, title="第二件")
+    Case.objects.update(audit_head="")
+    state = MigrationExecutor(connection).loader.project_state(("cases", "0014_audit_head"))
+    set_heads = importlib.import_module("cases.migrations.0014_audit_head").set_heads
+    set_heads(state.apps, connection.schema_editor())
+    for case in (first, second):
+        assert_chained(case)
+    assert list(verify()) == []
+
+
+@pytest.mark.django_db
+def test_a_transition_writes_its_event_and_the_head_in_eight_statements(cast):
+    """The chain's head rides on the case row the service locks and saves anyway: a
+    transition reads and writes nothing more for the audit trail than its event row."""
+    case = accepted(cast)
+    with CaptureQueriesContext(connection) as statements:
+        services.transition(case, "start_mediation", actor=cast.mia, data={"findings": "事实清楚。"},
+                            at=local(2026, 3, 4, 9))
+    sql = [q["sql"] for q in statements.captured_queries]
+    assert len(sql) <= 8, sql
+    assert sum("cases_caseevent" in q for q in sql) == 1  # the INSERT, no read of the chain
+    assert_chained(case)
 
 
 THREADS = 9
@@ -205,4 +250,17 @@ def test_writers_racing_on_one_case_never_fork_its_chain():
         links = Counter(CaseEvent.objects.filter(case=case).values_list("prev_hash", flat=True))
         assert max(links.values()) == 1, links  # a fork: two events naming one predecessor
         assert_chained(case)
+    assert list(verify()) == []
+
+
+@pytest.mark.django_db
+def test_saving_a_case_read_before_an_event_keeps_the_chains_head(cast):
+    """The admin saves the whole row it read; an event appended meanwhile stays the head."""
+    case = accepted(cast)
+    stale = Case.objects.get(pk=case.pk)
+    services.transition(case, "note", actor=cast.mia, data={"text": "电话联系双方。"}, at=local(2026, 3, 3, 9))
+    stale.summary = "管理员补充的简要情况。"
+    stale.save()
+    assert Case.objects.get(pk=case.pk).summary == "管理员补充的简要情况。"
+    assert_chained(case)
     assert list(verify()) == []

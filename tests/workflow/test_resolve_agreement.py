@@ -134,7 +134,7 @@ def test_the_document_is_kept_only_if_the_resolution_is(cast: Cast, media: Any, 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the audit trail could not be written")
 
-    monkeypatch.setattr(CaseEvent.objects, "create", broken)
+    monkeypatch.setattr(CaseEvent, "save", broken)
     with pytest.raises(RuntimeError):
         services.transition(case, "resolve", actor=cast.mia, at=AT, files={"agreement": agreement()},
                             data={"outcome": "agreement_written", "summary": "双方和解。"})
