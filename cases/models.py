@@ -264,8 +264,9 @@ class Case(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     # The hash of the case's newest event: the audit chain's head (cases.audit), kept on the
-    # row every writer of the case locks, so appending an event reads no other row.
-    audit_head = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # row every writer of the case locks, so appending an event reads no other row. A
+    # database default too: bulk loads in SQL (tests/bench/million.py) leave it out.
+    audit_head = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
 
     objects = CaseQuerySet.as_manager()
 
