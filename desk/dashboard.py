@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -67,20 +67,46 @@ def by_month(cases: Any, months: list[date]) -> dict[date, dict[str, int]]:
     return out
 
 
+# A counted clock that did not stop by its due time (workflow.counts.on_time_cases): a
+# case with any such clock is late.
+LATE_CLOCK = Q(met_at__isnull=True) | Q(met_at__gt=F("due_at"))
+
+
 def on_time_acceptance(cases: Any, months: list[date], at: datetime) -> dict[date, float | None]:
-    """及时受理率 (workflow.counts) of the cases registered in each month, as of `at`."""
+    """及时受理率 (workflow.counts) of the cases registered in each month, as of `at`: the
+    cases counted by their acceptance clocks, and of them those with no late clock, as
+    workflow.counts.on_time_cases tells them, grouped by month in the database."""
     tz = ZoneInfo(settings.TIME_ZONE)
     start, end = month_period(months[0]).start, month_period(months[-1]).end
     registered = cases.filter(reported_at__gte=start, reported_at__lt=end)
-    month = dict(registered.annotate(month=TruncMonth("reported_at", tzinfo=tz)).values_list("pk", "month"))
-    counted, on_time = counts.on_time_cases(counts.acceptance_clocks(registered, at))
-    totals = {m: [0, 0] for m in months}
-    hits = set(on_time)
-    for case in counted:
-        tally = totals[month_of(month[case])]
-        tally[0] += 1
-        tally[1] += case in hits
+    rows = (counts.acceptance_clocks(registered, at).order_by()
+            .annotate(month=TruncMonth("case__reported_at", tzinfo=tz)).values("month")
+            .annotate(counted=Count("case_id", distinct=True),
+                      late=Count("case_id", distinct=True, filter=LATE_CLOCK)))
+    totals = {m: (0, 0) for m in months}
+    for row in rows:
+        totals[month_of(row["month"])] = (row["counted"], row["counted"] - row["late"])
     return {m: counts.rate(hit, total) for m, (total, hit) in totals.items()}
+
+
+def overdue_by_unit(visible: Any, unit: OrgUnit, children: list[OrgUnit], now: datetime) -> tuple[int, list[int]]:
+    """红牌 now (workflow.counts.overdue) of the cases within `unit`, and within each of
+    `children`, among the cases `visible`: one query grouped by what decides which units
+    a case belongs to (workflow.counts.OWNERSHIP), whose rows workflow.counts.UnitCases
+    hands to the units as Case.objects.within would select them. The rows are as many as
+    the combinations of village, registering, accused and leading units among the overdue
+    cases, whatever their number. Not narrowed to the units beneath in the query, as
+    within() narrows it, by their ids: for a county that list is every village, and
+    PostgreSQL read the open cases' index once per village (1.3 s of a million cases,
+    against 0.2 s for all the visible ones)."""
+    grouping = counts.UnitCases([unit, *children])
+    rows = (visible.open().filter(counts.overdue(now)).order_by()
+            .values(*counts.OWNERSHIP).annotate(n=Count("pk")).values_list(*counts.OWNERSHIP, "n"))
+    tally = dict.fromkeys((u.pk for u in grouping.units), 0)
+    for *ownership, n in rows:
+        for owner in grouping.owners(*ownership):
+            tally[owner] += n
+    return tally[unit.pk], [tally[c.pk] for c in children]
 
 
 def luminance(rgb: tuple[int, int, int]) -> float:
@@ -116,7 +142,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not (choice.is_valid() and choice.cleaned_data["unit"] is not None):
         return render(request, "desk/dashboard.html", context)
     unit, period = choice.cleaned_data["unit"], choice.cleaned_data["period"]
-    cases = visible_to(request.user).within(unit)
+    visible = visible_to(request.user)
+    cases = visible.within(unit)
     months = months_back(period.first, MONTHS)
     now = timezone.now()
     monthly = by_month(cases, months)
@@ -125,15 +152,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     categories = dict(Category.choices)
     in_period = cases.filter(reported_at__gte=month_period(months[0]).start, reported_at__lt=period.end)
     by_category = list(in_period.values("category").annotate(n=Count("pk")).order_by("-n"))
-    children = list(OrgUnit.objects.filter(parent=unit).exclude(level=OrgUnit.Level.DEPARTMENT).order_by("path"))
-    overdue_cases = visible_to(request.user).open().filter(counts.overdue(now))
-    overdue = [overdue_cases.within(child).count() for child in children]
+    # The units beneath, read once: the overdue chart's (villages or townships, not the
+    # departments) and the heat table's villages.
+    subtree = list(OrgUnit.objects.filter(path__startswith=unit.path).order_by("path"))
+    children = [u for u in subtree if u.parent_id == unit.pk and u.level != OrgUnit.Level.DEPARTMENT]
+    villages = [u for u in subtree if u.level == OrgUnit.Level.VILLAGE]
+    overdue_total, overdue = overdue_by_unit(visible, unit, children, now)
     heat_months = months[-HEAT_MONTHS:]
-    villages = list(OrgUnit.objects.filter(path__startswith=unit.path, level=OrgUnit.Level.VILLAGE).order_by("path"))
     tz = ZoneInfo(settings.TIME_ZONE)
-    heat_counts = {(r["village"], (r["month"].date() if hasattr(r["month"], "date") else r["month"]).replace(day=1)):
-                   r["n"] for r in cases.filter(reported_at__gte=month_period(heat_months[0]).start,
-                                                reported_at__lt=period.end, village__isnull=False)
+    heat_counts = {(r["village"], month_of(r["month"])): r["n"]
+                   for r in cases.filter(reported_at__gte=month_period(heat_months[0]).start,
+                                         reported_at__lt=period.end, village__isnull=False).order_by()
                    .annotate(month=TruncMonth("reported_at", tzinfo=tz)).values("village", "month")
                    .annotate(n=Count("pk"))}
     peak = max(heat_counts.values(), default=0)
@@ -161,6 +190,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context.update(unit=unit, period=period, charts=charts, heat=heat,
                    heat_months=heat_months, now=now,
                    totals={"reported": sum(v["found"] for v in monthly.values()),
-                           "overdue": overdue_cases.within(unit).count()})
+                           "overdue": overdue_total})
     return render(request, "desk/dashboard.html", context)
 

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.db.models import IntegerField, QuerySet, Value
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -27,9 +28,15 @@ from screening.returns import (
     return_statuses,
     submit_return,
 )
-from workflow import services
 from workflow.errors import CaseOperationError, InvalidData
-from workflow.permissions import DECIDE_CONCEALMENT, cases_with_role_grant, filing_villages, visible_to
+from workflow.flow import CaseFlow
+from workflow.permissions import (
+    DECIDE_CONCEALMENT,
+    cases_with_role_grant,
+    filing_villages,
+    grants_for_cases,
+    visible_to,
+)
 
 from .case_page import operation_form
 from .responses import back, form_id
@@ -180,14 +187,8 @@ def meeting(request: HttpRequest) -> HttpResponse:
         township, period = choice.cleaned_data["unit"], choice.cleaned_data["period"]
         data = meeting_data(township, period.first, user=request.user)
         context.update(suspect_rows(data, request.user))
-        cases = {c.pk: c for c in Case.objects.filter(pk__in=list(data.cases)).select_related(
-            "responsible_unit", "village", "assignee")}
-        decisions = {}
-        for case_id, item in data.cases.items():
-            if "open" in item.sections:
-                available = {t.slug: t for t in services.available_operations(cases[case_id], request.user)}
-                decisions[case_id] = [(available[name], operation_form(available[name], cases[case_id]))
-                                      for name in MEETING_DECISIONS if name in available]
+        decisions = meeting_decisions([pk for pk, item in data.cases.items() if "open" in item.sections],
+                                      request.user)
         labels = dict(Category.choices)
         villages = [
             (village or _("no village"), [
@@ -198,6 +199,91 @@ def meeting(request: HttpRequest) -> HttpResponse:
         context.update(data=data, villages=villages, township=township, month=period.first,
                        printed_at=timezone.now())
     return render(request, "desk/meeting.html", context)
+
+
+class ListedFlow(CaseFlow):
+    """The state machine asked about one row of a list, with the person's grants on the
+    case read for the whole list at once (workflow.permissions.grants_for_cases) instead of
+    one query per row: it offers what it offers on the case page
+    (workflow.services.available_operations)."""
+
+    def __init__(self, case: Case, user: Any, grants: frozenset[str]) -> None:
+        super().__init__(case, actor=user)
+        self.listed_for, self.listed_grants = user, grants
+
+    def grants(self, user: Any) -> frozenset[str]:
+        return self.listed_grants if user is self.listed_for else super().grants(user)
+
+
+def meeting_decisions(case_ids: list[int], user: Any) -> dict[int, list[tuple[Any, forms.Form]]]:
+    """The decisions of the meeting (MEETING_DECISIONS) the state machine offers `user` on
+    each of these cases, each with its form, by case id; in a fixed number of queries
+    however many cases: the cases with their supervision orders (the machine's rule on a
+    second order reads them), the person's grants on all of them, and the forms' choices."""
+    cases = list(Case.objects.filter(pk__in=case_ids).select_related("responsible_unit", "village", "accused_unit")
+                 .prefetch_related("supervision_orders"))
+    grants = grants_for_cases(user, cases)
+    decisions = {}
+    for case in cases:
+        flow = ListedFlow(case, user, grants[case.pk])
+        available = {t.slug: t for t in CaseFlow.stage.get_available_transitions(flow, case.stage, user)}
+        decisions[case.pk] = [(available[name], operation_form(available[name], case))
+                              for name in MEETING_DECISIONS if name in available]
+    with_choices([form for offered in decisions.values() for _operation, form in offered])
+    return decisions
+
+
+# Distinct choice lists read in one query: well below the compound selects a database allows.
+CHOICE_LISTS_AT_ONCE = 100
+
+
+def with_choices(unbound: list[forms.Form]) -> None:
+    """Give the model choices of these unbound forms (an assign form's assignees, from
+    workflow.permissions.assignable_users) their options, read at once: one query per
+    model for all the forms, each distinct list asked once, instead of one per form. The
+    forms' own querysets decide the options and their order; a choice sent is still
+    checked against the queryset when a form is bound."""
+    lists: dict[Any, dict[tuple[str, str], list[forms.ModelChoiceField]]] = {}
+    for form in unbound:
+        for field in form.fields.values():
+            if isinstance(field, forms.ModelChoiceField) and not field.queryset.query.is_empty():
+                sql, params = field.queryset.query.sql_with_params()
+                lists.setdefault(field.queryset.model, {}).setdefault((sql, repr(params)), []).append(field)
+    for fields_by_list in lists.values():
+        groups = list(fields_by_list.values())
+        for start in range(0, len(groups), CHOICE_LISTS_AT_ONCE):
+            chunk = groups[start:start + CHOICE_LISTS_AT_ONCE]
+            options: dict[int, list[Any]] = {i: [] for i in range(len(chunk))}
+            orderings = {choice_ordering(fields[0].queryset) for fields in chunk}
+            if len(orderings) != 1 or orderings == {None}:
+                for i, fields in enumerate(chunk):  # an order only its queryset can tell
+                    options[i] = list(fields[0].queryset)
+            else:
+                [ordering] = orderings
+                asked = [fields[0].queryset.order_by().annotate(choice_list=Value(i, output_field=IntegerField()))
+                         for i, fields in enumerate(chunk)]
+                for obj in asked[0].union(*asked[1:], all=True).order_by("choice_list", *ordering):
+                    options[obj.choice_list].append(obj)
+            for i, fields in enumerate(chunk):
+                for field in fields:
+                    empty = [("", field.empty_label)] if field.empty_label is not None else []
+                    field.choices = empty + [field.iterator(field).choice(obj) for obj in options[i]]
+
+
+def choice_ordering(queryset: QuerySet) -> tuple[str, ...] | None:
+    """The order of a choice list as columns of its own model ("path", "-pk"), the primary
+    key last, for asking it with others in one union; None for a list only its own query
+    gives: ordered through another table, sliced, DISTINCT ON, or reading related rows."""
+    query = queryset.query
+    if query.distinct_fields or query.is_sliced or query.combinator or query.select_related or \
+            queryset._prefetch_related_lookups:
+        return None
+    terms = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
+    fields = queryset.model._meta.concrete_fields
+    columns = {f.name for f in fields} | {f.attname for f in fields} | {"pk"}
+    if not all(isinstance(t, str) and t.removeprefix("-") in columns for t in terms):
+        return None
+    return (*terms, "pk")
 
 
 def suspect_rows(data: Any, user: Any) -> dict[str, Any]:

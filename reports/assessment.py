@@ -35,9 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -139,15 +138,19 @@ def assessed_units(parent: OrgUnit) -> list[OrgUnit]:
 
 def assess(parent: OrgUnit, period: Period | str, *, scheme: AssessmentScheme | None = None,
            at: datetime | None = None) -> Assessment:
-    """Score, rank and warn the units under `parent` for `period`, as the data stands at `at`."""
+    """Score, rank and warn the units under `parent` for `period`, as the data stands at `at`.
+    The figures of all the units come from a fixed number of queries (`gather`), however
+    many units and cases there are."""
     period = parse_period(period) if isinstance(period, str) else period
     at = at or timezone.now()
     scheme = scheme or default_scheme()
     items = list(scheme.items.all())
     total_weight = sum((i.weight for i in items if i.method != AssessmentItem.Method.VETO), Decimal(0))
+    units = assessed_units(parent)
+    found = gather({item.indicator for item in items}, units, period, at)
     scores = []
-    for unit in assessed_units(parent):
-        figures = [figure(item, unit, period, at) for item in items]
+    for unit in units:
+        figures = [score_figure(item, found[unit.pk]) for item in items]
         points = sum((f.points for f in figures), Decimal(0))
         vetoed = any(f.method == AssessmentItem.Method.VETO and f.hits for f in figures)
         score = Decimal(0) if vetoed or not total_weight else points * scheme.scale / total_weight
@@ -169,50 +172,108 @@ def rank(scores: list[UnitScore], warned_places: int) -> None:
         s.warned = s.score <= threshold
 
 
+# What an indicator found for a unit: the cases counted, those that hit, and for the
+# return indicators the ReturnDeadline ids.
+Found = tuple[list[int], list[int], list[int]]
+NOTHING: Found = ([], [], [])
+
+SATISFIED = ["satisfied", "basically"]
+REPEAT_PETITION = Q(kind=Case.Kind.PETITION, is_repeat=True)
+MAJOR_GROUP_INCIDENT = Q(risk=Case.Risk.MAJOR, is_group=True)
+# The indicators counted on the cases registered in the period (workflow.counts.found_in):
+# the cases counted, and of them the ones that hit (or, for a deduction or veto, the same).
+ON_REGISTERED = {
+    Indicator.RESOLUTION: (counts.HANDLED, counts.HANDLED & counts.SUCCEEDED),
+    Indicator.REPEAT_PETITIONS: (REPEAT_PETITION, REPEAT_PETITION),
+    Indicator.MAJOR_GROUP_INCIDENT: (MAJOR_GROUP_INCIDENT, MAJOR_GROUP_INCIDENT),
+}
+CLOCKS = {Indicator.ACCEPTANCE_ON_TIME: "acceptance", Indicator.COMPLETION_ON_TIME: "completion"}
+
+
+def visited_in(period: Period) -> Q:
+    """The cases closed after a follow-up visit in `period` (群众满意率 counts them)."""
+    return Q(closure=Case.Closure.VISITED, closed_at__gte=period.start, closed_at__lt=period.end)
+
+
+def return_conditions(at: datetime) -> dict[str, Q]:
+    """迟报 and 漏报, as conditions on a village's return clock for a month of the period:
+    filed after its due time; not filed when its month closed (by `at`)."""
+    return {Indicator.LATE_RETURNS: Q(met_at__gt=F("due_at")),
+            Indicator.MISSING_RETURNS: Q(met_at__isnull=True, closes_at__lte=at)}
+
+
+def gather(indicators: set[str], units: list[OrgUnit], period: Period, at: datetime) -> dict[int, dict[str, Found]]:
+    """What each indicator found for each unit: unit id → indicator → Found. One query for
+    the units beneath them and at most one for each kind of record — the registered cases,
+    the visited cases, the acceptance clocks, the completion clocks, the returns' clocks,
+    the concealments — whatever the number of units, cases and indicators; each unit's
+    cases told apart as Case.objects.within(unit) selects them (workflow.counts.UnitCases)."""
+    grouping = counts.UnitCases(units)
+    found: dict[int, dict[str, Found]] = {u.pk: {} for u in units}
+
+    on_registered = [ind for ind in ON_REGISTERED if ind in indicators]
+    if on_registered:
+        conditions = {f"{ind} {part}": condition for ind in on_registered
+                      for part, condition in zip(("counted", "hit"), ON_REGISTERED[ind], strict=True)}
+        registered = grouping.split(counts.registered_in(Case.objects.all(), period), conditions, ["pk"])
+        for unit, got in registered.items():
+            for ind in on_registered:
+                found[unit][ind] = (sorted(got[f"{ind} counted"]), sorted(got[f"{ind} hit"]), [])
+
+    if Indicator.SATISFACTION in indicators:
+        visited = grouping.split(Case.objects.filter(visited_in(period)),
+                                 {"visited": Q(), "satisfied": Q(satisfaction__in=SATISFIED)}, ["pk"])
+        for unit, got in visited.items():
+            found[unit][Indicator.SATISFACTION] = (sorted(got["visited"]), sorted(got["satisfied"]), [])
+
+    clocks = [ind for ind in CLOCKS if ind in indicators]
+    if clocks:
+        on_time = counts.on_time_by_unit(grouping, period, at, which=[CLOCKS[ind] for ind in clocks])
+        for unit, got in on_time.items():
+            for ind in clocks:
+                found[unit][ind] = (*got[CLOCKS[ind]], [])
+
+    concealment = [ind for ind in (Indicator.CONCEALED, Indicator.MAJOR_CONCEALED) if ind in indicators]
+    if concealment:
+        hidden: dict[int, dict[str, set[int]]] = {u.pk: {ind: set() for ind in concealment} for u in units}
+        events = confirmed_concealments(units, period.months()).values_list("case_id", "case__village_id", "case__risk")
+        for case, village, risk in events:
+            counted = [ind for ind in concealment if ind == Indicator.CONCEALED or risk == Case.Risk.MAJOR]
+            for unit in grouping.owners_of_village(village):
+                for ind in counted:
+                    hidden[unit][ind].add(case)
+        for unit, got in hidden.items():
+            for ind, cases in got.items():
+                found[unit][ind] = (sorted(cases), sorted(cases), [])
+
+    returns = {ind: condition for ind, condition in return_conditions(at).items() if ind in indicators}
+    if returns:
+        clocks_of: dict[int, dict[str, list[int]]] = {u.pk: {ind: [] for ind in returns} for u in units}
+        rows = ReturnDeadline.objects.filter(village__in=grouping.villages, month__in=period.months())
+        for (pk, village), met in counts.flagged(rows, returns, ["pk", "village_id"]):
+            for unit in grouping.owners_of_village(village):
+                for ind in met:
+                    clocks_of[unit][ind].append(pk)
+        for unit, got in clocks_of.items():
+            for ind, pks in got.items():
+                found[unit][ind] = ([], [], sorted(pks))
+    return found
+
+
 def figure(item: AssessmentItem, unit: OrgUnit, period: Period, at: datetime) -> Figure:
-    cases = Case.objects.within(unit)
+    """One unit's figure for one item (assess gathers them for all its units at once)."""
+    return score_figure(item, gather({item.indicator}, [unit], period, at)[unit.pk])
+
+
+def score_figure(item: AssessmentItem, found: dict[str, Found]) -> Figure:
+    """The figure of `item` from what its indicator found for a unit (`gather`), with its points."""
     label = str(Indicator(item.indicator).label) if item.indicator in Indicator.values else item.indicator
     base = Figure(item.indicator, label, item.method, item.weight, Decimal(0), item.per_case)
-    counted: list[int]
-    hit: list[int]
-    returns: list[int] = []
-    ind = item.indicator
-    registered = counts.registered_in(cases, period)
-    if ind == Indicator.ACCEPTANCE_ON_TIME:
-        counted, hit = counts.on_time_cases(counts.acceptance_clocks(registered, at))
-    elif ind == Indicator.COMPLETION_ON_TIME:
-        counted, hit = counts.on_time_cases(counts.completion_clocks(cases, period, at))
-    elif ind == Indicator.RESOLUTION:
-        handled = registered.filter(counts.HANDLED)
-        counted, hit = ids(handled), ids(handled.filter(counts.SUCCEEDED))
-    elif ind == Indicator.SATISFACTION:
-        visited = cases.filter(closure=Case.Closure.VISITED, closed_at__gte=period.start, closed_at__lt=period.end)
-        counted, hit = ids(visited), ids(visited.filter(satisfaction__in=["satisfied", "basically"]))
-    elif ind == Indicator.REPEAT_PETITIONS:
-        counted = hit = ids(registered.filter(kind=Case.Kind.PETITION, is_repeat=True))
-    elif ind == Indicator.MAJOR_GROUP_INCIDENT:
-        counted = hit = ids(registered.filter(risk=Case.Risk.MAJOR, is_group=True))
-    elif ind in (Indicator.CONCEALED, Indicator.MAJOR_CONCEALED):
-        events = confirmed_concealments(unit, period.months())
-        if ind == Indicator.MAJOR_CONCEALED:
-            events = events.filter(case__risk=Case.Risk.MAJOR)
-        counted = hit = sorted(set(events.values_list("case_id", flat=True)))
-    elif ind == Indicator.LATE_RETURNS:
-        returns = sorted(ReturnDeadline.objects.filter(
-            village__in=villages(unit), month__in=period.months(), met_at__gt=F("due_at")
-        ).values_list("pk", flat=True))
-        counted, hit = [], []
-        base.hits = base.counted = len(returns)
-    elif ind == Indicator.MISSING_RETURNS:
-        returns = sorted(ReturnDeadline.objects.filter(
-            village__in=villages(unit), month__in=period.months(), met_at__isnull=True, closes_at__lte=at
-        ).values_list("pk", flat=True))
-        counted, hit = [], []
+    counted, hit, returns = found.get(item.indicator, NOTHING)
+    base.case_ids, base.hit_case_ids, base.return_ids = counted, hit, returns
+    if item.indicator in (Indicator.LATE_RETURNS, Indicator.MISSING_RETURNS):
         base.hits = base.counted = len(returns)
     else:
-        counted, hit = [], []
-    base.case_ids, base.hit_case_ids, base.return_ids = counted, hit, returns
-    if ind not in (Indicator.LATE_RETURNS, Indicator.MISSING_RETURNS):
         base.counted, base.hits = len(counted), len(hit)
     if item.method == AssessmentItem.Method.RATE:
         base.rate = base.hits / base.counted if base.counted else None
@@ -221,11 +282,3 @@ def figure(item: AssessmentItem, unit: OrgUnit, period: Period, at: datetime) ->
     elif item.method == AssessmentItem.Method.DEDUCTION:
         base.points = max(item.weight - item.per_case * base.hits, Decimal(0))
     return base
-
-
-def ids(queryset: QuerySet[Any]) -> list[int]:
-    return sorted(queryset.values_list("pk", flat=True))
-
-
-def villages(unit: OrgUnit) -> QuerySet[OrgUnit]:
-    return OrgUnit.objects.filter(path__startswith=unit.path, level=OrgUnit.Level.VILLAGE)

@@ -78,7 +78,6 @@ def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
     month = parse_month(month)
     period = month_period(month)
     cases = (Case.objects.all() if user is None else visible_to(user)).within(township)
-    new_in_month = {"reported_at__gte": period.start, "reported_at__lt": period.end}
     rows = (
         cases.filter(reported_at__lt=period.end)
         .exclude(stage=Case.Stage.CLOSED, closed_at__lt=period.start)
@@ -89,11 +88,11 @@ def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
     found: dict[int, MeetingCase] = {}
     groups: dict[tuple[int | None, str], MeetingGroup] = {}
     totals = dict.fromkeys(SECTIONS, 0)
-    new_ids = set(cases.filter(**new_in_month).values_list("pk", flat=True))
     for case in rows:
         is_open = case.stage != Case.Stage.CLOSED
         sections = [name for name, hit in (
-            ("new", case.pk in new_ids),
+            # Registered in the month (the rows stop at its end).
+            ("new", case.reported_at >= period.start),
             ("open", is_open),
             ("overdue", is_open and case.is_overdue),
             ("major", is_open and case.risk == Case.Risk.MAJOR),
@@ -113,7 +112,7 @@ def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
     return MeetingData(
         township=township, month=month, at=at, cases=found, groups=list(groups.values()), totals=totals,
         returns=statuses, return_totals=dict(return_counts(statuses)),
-        suspects=concealment_suspects(township, month, at=at),
+        suspects=concealment_suspects(township, month, at=at, statuses=statuses),
         awaiting=[s for s in statuses if not yields_suspects(s)],
     )
 

@@ -353,13 +353,17 @@ def _suspect_cases(village_ids: list[int], month: date) -> QuerySet[Case]:
     )
 
 
-def concealment_suspects(units: Any, month: date | str, *, at: datetime | None = None) -> list[VillageSuspects]:
+def concealment_suspects(units: Any, month: date | str, *, at: datetime | None = None,
+                         statuses: list[VillageReturn] | None = None) -> list[VillageSuspects]:
     """Per village (only those with suspects), the cases of `month` that came through
     another channel and are not on the village's return, with any decision taken; none
-    for a village whose return is not settled yet (yields_suspects)."""
+    for a village whose return is not settled yet (yields_suspects). `statuses`: the
+    villages' return_statuses(units, month, at), when the caller has them already."""
     month = parse_month(month)
-    statuses = {s.village.pk: s for s in return_statuses(units, month, at) if yields_suspects(s)}
-    cases = list(_suspect_cases(list(statuses), month).order_by("reported_at", "pk"))
+    if statuses is None:
+        statuses = return_statuses(units, month, at)
+    settled = {s.village.pk: s for s in statuses if yields_suspects(s)}
+    cases = list(_suspect_cases(list(settled), month).order_by("reported_at", "pk"))
     decisions = _decisions([c.pk for c in cases], month)
     by_village: dict[int, list[Suspect]] = defaultdict(list)
     for case in cases:
@@ -370,8 +374,8 @@ def concealment_suspects(units: Any, month: date | str, *, at: datetime | None =
                decided.data.get("reason", "")) if decided else ()),
         ))
     return [
-        VillageSuspects(statuses[v].village, month, statuses[v].status, statuses[v].return_id, by_village[v])
-        for v in statuses if by_village.get(v)
+        VillageSuspects(settled[v].village, month, settled[v].status, settled[v].return_id, by_village[v])
+        for v in settled if by_village.get(v)
     ]
 
 

@@ -23,13 +23,16 @@ A card follows the clock, not the sweep's marks, on lists and beside each clock 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import reduce
+from operator import or_
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from cases.models import Case
+from cases.models import Case, OrgUnit
 from cases.periods import Period
 
 from .models import Deadline, DeadlineKind
@@ -37,20 +40,24 @@ from .models import Deadline, DeadlineKind
 HANDLED = Q(accepted_at__isnull=False)
 SUCCEEDED = Q(resolved_at__isnull=False)
 
-# The three counts as aggregates over a selection of cases: Count over FOUND is every case.
-TALLY = {
-    "found": Count("pk"),
-    "handled": Count("pk", filter=HANDLED),
-    "succeeded": Count("pk", filter=SUCCEEDED),
-}
+# The three counts of a selection of registered cases, as conditions (Q() is every case);
+# TALLY makes them aggregates, tally_by_unit lists each unit's cases of each.
+TALLY_CONDITIONS = {"found": Q(), "handled": HANDLED, "succeeded": SUCCEEDED}
+TALLY = {name: Count("pk", filter=condition) if condition else Count("pk")
+         for name, condition in TALLY_CONDITIONS.items()}
 
 ACCEPTANCE_CLOCKS = (DeadlineKind.ACCEPTANCE, DeadlineKind.REGISTRATION)
 COMPLETION_CLOCKS = (DeadlineKind.MEDIATION, DeadlineKind.HANDLING)
 
 
+def found_in(period: Period, prefix: str = "") -> Q:
+    """排查, as a condition on a case (`prefix` "case__" on its clocks): registered in `period`."""
+    return Q(**{f"{prefix}reported_at__gte": period.start, f"{prefix}reported_at__lt": period.end})
+
+
 def registered_in(cases: QuerySet[Case], period: Period) -> QuerySet[Case]:
     """排查: the cases registered in `period`."""
-    return cases.filter(reported_at__gte=period.start, reported_at__lt=period.end)
+    return cases.filter(found_in(period))
 
 
 def running_clocks() -> QuerySet[Deadline]:
@@ -85,27 +92,43 @@ def due_before(cases: QuerySet[Case], moment: datetime) -> QuerySet[Case]:
     return cases.filter(Exists(running_clocks().filter(due_at__lt=moment)))
 
 
-def acceptance_clocks(registered: QuerySet[Case], at: datetime) -> QuerySet[Deadline]:
-    """The acceptance clocks counted for the cases `registered`, as of `at`."""
-    return Deadline.objects.filter(case__in=registered, kind__in=ACCEPTANCE_CLOCKS).filter(
-        Q(met_at__isnull=False) | Q(due_at__lte=at))
+def acceptance_counted(at: datetime) -> Q:
+    """及时受理, as a condition on a clock: an acceptance clock stopped, or fallen due, by `at`
+    (counted for the cases registered in the period)."""
+    return Q(kind__in=ACCEPTANCE_CLOCKS) & (Q(met_at__isnull=False) | Q(due_at__lte=at))
 
 
-def completion_clocks(cases: QuerySet[Case], period: Period, at: datetime) -> QuerySet[Deadline]:
-    """The completion clocks of `cases` counted for `period`, as of `at`."""
+def completion_counted(period: Period, at: datetime) -> Q:
+    """按期办结, as a condition on a clock: a completion clock stopped in `period`, or fallen
+    due in it (before `at`) without stopping."""
     until = min(period.end, at)
-    return Deadline.objects.filter(case__in=cases, kind__in=COMPLETION_CLOCKS).filter(
+    return Q(kind__in=COMPLETION_CLOCKS) & (
         Q(met_at__gte=period.start, met_at__lt=period.end)
         | Q(met_at__isnull=True, due_at__gte=period.start, due_at__lt=until))
 
 
-def on_time_cases(clocks: QuerySet[Deadline]) -> tuple[list[int], list[int]]:
-    """The cases counted by `clocks`, and of them those with every counted clock on time
-    (stopped by its due time): a case with any late clock is late."""
-    rows = list(clocks.values_list("case_id", "met_at", "due_at"))
+def acceptance_clocks(registered: QuerySet[Case], at: datetime) -> QuerySet[Deadline]:
+    """The acceptance clocks counted for the cases `registered`, as of `at`."""
+    return Deadline.objects.filter(case__in=registered).filter(acceptance_counted(at))
+
+
+def completion_clocks(cases: QuerySet[Case], period: Period, at: datetime) -> QuerySet[Deadline]:
+    """The completion clocks of `cases` counted for `period`, as of `at`."""
+    return Deadline.objects.filter(case__in=cases).filter(completion_counted(period, at))
+
+
+def on_time(rows: Iterable[tuple[int, datetime | None, datetime]]) -> tuple[list[int], list[int]]:
+    """The cases of counted clocks (case id, met_at, due_at), and of them those with every
+    counted clock on time (stopped by its due time): a case with any late clock is late."""
+    rows = list(rows)
     late = {case for case, met, due in rows if met is None or met > due}
     counted = sorted({case for case, _, _ in rows})
     return counted, [case for case in counted if case not in late]
+
+
+def on_time_cases(clocks: QuerySet[Deadline]) -> tuple[list[int], list[int]]:
+    """The cases counted by `clocks`, and of them those on time (`on_time`)."""
+    return on_time(clocks.values_list("case_id", "met_at", "due_at"))
 
 
 def rate(hits: int, counted: int) -> float | None:
@@ -116,3 +139,129 @@ def rate(hits: int, counted: int) -> float | None:
 def tally_cases(cases: QuerySet[Case]) -> dict[str, Any]:
     """排查, 调处 and 成功 of a selection, as one grouped query."""
     return cases.order_by().aggregate(**TALLY)
+
+
+# ---------------------------------------------------------------------------------------
+# By unit: the same counts for many units at once, in a fixed number of queries however
+# many units and cases there are (the assessment's villages or townships, issue 16).
+
+# What decides which units a case belongs to (Case.objects.within).
+OWNERSHIP = ("village_id", "registered_unit_id", "accused_unit_id", "lead_department_id")
+
+
+class UnitCases:
+    """The cases of each of `units` as Case.objects.within(unit) selects them, told apart
+    in one query rather than one per unit: a case belongs to a unit when its village —
+    or, without a village, the unit that registered it — lies at or beneath the unit (a
+    department: when the department leads it), unless it accuses the unit or one above it
+    (信访工作条例 第三十条). Units may nest: a case then counts for each that holds it.
+
+    Reading the units beneath them takes one query, made here."""
+
+    def __init__(self, units: Iterable[OrgUnit]) -> None:
+        self.units = list(units)
+        areas = [u for u in self.units if u.level != OrgUnit.Level.DEPARTMENT]
+        self.departments = {u.pk for u in self.units if u.level == OrgUnit.Level.DEPARTMENT}
+        self.ancestors = {u.pk: frozenset(u.ancestor_ids) for u in self.units}
+        beneath: list[tuple[int, str, str]] = []
+        if areas:
+            reach = reduce(or_, (Q(path__startswith=u.path) for u in areas))
+            beneath = list(OrgUnit.objects.filter(reach).values_list("pk", "path", "level"))
+        # Each unit at or beneath an area → the areas it lies in.
+        self.areas_of = {pk: [u.pk for u in areas if path.startswith(u.path)] for pk, path, _ in beneath}
+        self.villages = [pk for pk, _, level in beneath if level == OrgUnit.Level.VILLAGE]
+        self._owners: dict[tuple[int | None, ...], list[int]] = {}
+
+    def condition(self, prefix: str = "") -> Q:
+        """The cases of any of the units (`prefix` "case__" for their clocks); as
+        within() does, by the ids of the units beneath, which the foreign-key indexes read."""
+        ids = list(self.areas_of)
+        return (Q(**{f"{prefix}village_id__in": ids})
+                | Q(**{f"{prefix}village__isnull": True, f"{prefix}registered_unit_id__in": ids})
+                | Q(**{f"{prefix}lead_department_id__in": sorted(self.departments)}))
+
+    def owners(self, village: int | None, registered: int | None, accused: int | None,
+               lead: int | None) -> list[int]:
+        """The units (of these) a case with these OWNERSHIP columns belongs to."""
+        key = (village, registered, accused, lead)
+        if key not in self._owners:
+            home = registered if village is None else village
+            owners = [a for a in self.areas_of.get(home, ()) if accused not in self.ancestors[a]]
+            if lead in self.departments and accused not in self.ancestors[lead]:
+                owners.append(lead)
+            self._owners[key] = owners
+        return self._owners[key]
+
+    def owners_of_village(self, village: int) -> list[int]:
+        """The units (of these, departments aside) a village lies at or beneath."""
+        return self.areas_of.get(village, [])
+
+    def split(self, rows: QuerySet[Any], conditions: dict[str, Q], fields: Sequence[str],
+              prefix: str = "") -> dict[int, dict[str, list[Any]]]:
+        """One query: the `rows` (cases, or with `prefix` "case__" their clocks) of the
+        units' cases that meet any of `conditions` (Q() is every row); for each unit and
+        condition, the `fields` of its rows that meet it (the value itself for one field)."""
+        out: dict[int, dict[str, list[Any]]] = {u.pk: {name: [] for name in conditions} for u in self.units}
+        if not self.units or not conditions:
+            return out
+        n = len(fields)
+        for row, met in flagged(rows.filter(self.condition(prefix)), conditions,
+                                [*fields, *(prefix + f for f in OWNERSHIP)]):
+            value = row[0] if n == 1 else row[:n]
+            for unit in self.owners(*row[n:]):
+                for name in met:
+                    out[unit][name].append(value)
+        return out
+
+
+def flagged(rows: QuerySet[Any], conditions: dict[str, Q], fields: Sequence[str],
+            ) -> Iterator[tuple[tuple[Any, ...], list[str]]]:
+    """One query: the `fields` of the `rows` that meet any of `conditions` (Q() is every
+    row), each with the names of the conditions it meets, as the database decides them."""
+    tested = [name for name, c in conditions.items() if c]
+    every = [name for name, c in conditions.items() if not c]
+    # Column aliases by position: the names are the caller's words.
+    tests = {f"meets_{i}": ExpressionWrapper(conditions[name], output_field=BooleanField())
+             for i, name in enumerate(tested)}
+    if not every:
+        rows = rows.filter(reduce(or_, conditions.values()))
+    n = len(fields)
+    for row in rows.annotate(**tests).order_by().values_list(*fields, *tests):
+        yield row[:n], every + [name for name, flag in zip(tested, row[n:], strict=True) if flag]
+
+
+def unit_cases(units: Iterable[OrgUnit] | UnitCases) -> UnitCases:
+    """`units` told apart (UnitCases), reading the units beneath them unless done already."""
+    return units if isinstance(units, UnitCases) else UnitCases(units)
+
+
+def tally_by_unit(units: Iterable[OrgUnit] | UnitCases, period: Period) -> dict[int, dict[str, list[int]]]:
+    """排查, 调处 and 成功 of each unit's cases registered in `period`: unit id → count
+    name → the case ids, sorted; one query for the cases (and one for the units beneath,
+    unless `units` is a UnitCases already)."""
+    grouped = unit_cases(units).split(registered_in(Case.objects.all(), period), TALLY_CONDITIONS, ["pk"])
+    return {unit: {name: sorted(ids) for name, ids in figures.items()} for unit, figures in grouped.items()}
+
+
+def on_time_by_unit(units: Iterable[OrgUnit] | UnitCases, period: Period, at: datetime, *,
+                    which: Sequence[str] = ("acceptance", "completion"),
+                    ) -> dict[int, dict[str, tuple[list[int], list[int]]]]:
+    """及时受理 and 按期办结 of each unit for `period` as of `at`: unit id → "acceptance" or
+    "completion" → (the cases counted, those on time), as acceptance_clocks and
+    completion_clocks with on_time_cases give them for one unit; one query for each of the
+    two (and one for the units beneath, unless `units` is a UnitCases already).
+
+    Two queries, not one: the acceptance clocks are found from the cases registered in the
+    period (by their date's index), the completion clocks by their own times; asked
+    together, every clock would be joined to its case (at a million cases 1.5 s against
+    0.7 + 0.3 s)."""
+    grouping = unit_cases(units)
+    conditions = {"acceptance": found_in(period, "case__") & acceptance_counted(at),
+                  "completion": completion_counted(period, at)}
+    out: dict[int, dict[str, tuple[list[int], list[int]]]] = {u.pk: {} for u in grouping.units}
+    for name in which:
+        grouped = grouping.split(Deadline.objects.all(), {name: conditions[name]}, ["case_id", "met_at", "due_at"],
+                                 prefix="case__")
+        for unit, figures in grouped.items():
+            out[unit][name] = on_time(figures[name])
+    return out

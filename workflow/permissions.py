@@ -119,33 +119,10 @@ def _accused_ids(unit_paths: Iterable[str]) -> set[int]:
 
 
 def grants_for(actor: Any, case: Case) -> frozenset[str]:
-    """Every permission `actor` holds on `case`. The case must come with its
-    responsible_unit and village loaded (the service selects them with the lock)."""
-    if actor is None or actor.is_superuser:
-        return ALL_PERMISSIONS
-    if not actor.is_active:
-        return frozenset()
-    # One round trip: the actor's memberships and this case's guardian grants for the
-    # actor, directly or through the units they belong to. guardian's own checker takes
-    # several queries and dominated the cost of a transition.
-    m, u, p = Membership._meta.db_table, OrgUnit._meta.db_table, "auth_permission"
-    ug, gg = CaseUserObjectPermission._meta.db_table, CaseGroupObjectPermission._meta.db_table
-    sql = (
-        f"SELECT 'm', m.role, u.path FROM {m} m JOIN {u} u ON u.id = m.unit_id WHERE m.user_id = %s "
-        f"UNION ALL SELECT 'g', p.codename, '' FROM {ug} g JOIN {p} p ON p.id = g.permission_id "
-        f"WHERE g.user_id = %s AND g.content_object_id = %s "
-        f"UNION ALL SELECT 'g', p.codename, '' FROM {gg} g JOIN {p} p ON p.id = g.permission_id "
-        f"JOIN {u} u ON u.group_id = g.group_id JOIN {m} m ON m.unit_id = u.id "
-        f"WHERE m.user_id = %s AND g.content_object_id = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [actor.pk, actor.pk, case.pk, actor.pk, case.pk])
-        rows = cursor.fetchall()
-    memberships = [(role, path) for src, role, path in rows if src == "m"]
-    if case.accused_unit_id is not None and case.accused_unit_id in _accused_ids(p for _, p in memberships):
-        return frozenset()
-    held = {codename for src, codename, _ in rows if src == "g"}
-    return frozenset(held | _by_role(memberships, case))
+    """Every permission `actor` holds on `case`, in one round trip (grants_for_cases). The
+    case must come with its responsible_unit and village loaded (the service selects them
+    with the lock)."""
+    return grants_for_cases(actor, [case])[case.pk]
 
 
 def _by_role(memberships: list[tuple[str, str]], case: Case) -> set[str]:
@@ -445,3 +422,49 @@ def may_administer(user: Any) -> bool:
 
 def may_file_returns(user: Any) -> bool:
     return user.is_authenticated and filing_villages(user).exists()
+
+
+# Cases whose grants one query reads (two lists of ids, within every database's limit on parameters).
+GRANTS_AT_ONCE = 5000
+
+
+def grants_for_cases(actor: Any, cases: Iterable[Case]) -> dict[int, frozenset[str]]:
+    """Every permission `actor` holds on each of `cases` (which come with responsible_unit
+    and village loaded), by case id: by role, and by the cases' per-case grants to the
+    actor, directly or through the units they belong to; in one query for up to
+    GRANTS_AT_ONCE cases (guardian's own checker takes several queries per case, and
+    dominated the cost of a transition). The transition service asks it for one case; a
+    list that asks the state machine what each row offers (the monthly meeting), for all."""
+    cases = list(cases)
+    if actor is None or actor.is_superuser:
+        return {case.pk: ALL_PERMISSIONS for case in cases}
+    if not actor.is_active:
+        return {case.pk: frozenset() for case in cases}
+    m, u, p = Membership._meta.db_table, OrgUnit._meta.db_table, "auth_permission"
+    ug, gg = CaseUserObjectPermission._meta.db_table, CaseGroupObjectPermission._meta.db_table
+    rows: list[tuple[str, int, str, str]] = []
+    ids = [case.pk for case in cases]
+    # At least one round trip, for the memberships, however few the cases.
+    for start in range(0, max(len(ids), 1), GRANTS_AT_ONCE):
+        chunk = ids[start:start + GRANTS_AT_ONCE] or [0]
+        marks = ", ".join(["%s"] * len(chunk))
+        sql = (
+            f"SELECT 'm', 0, m.role, u.path FROM {m} m JOIN {u} u ON u.id = m.unit_id WHERE m.user_id = %s "
+            f"UNION ALL SELECT 'g', g.content_object_id, p.codename, '' FROM {ug} g JOIN {p} p ON p.id = g.permission_id "
+            f"WHERE g.user_id = %s AND g.content_object_id IN ({marks}) "
+            f"UNION ALL SELECT 'g', g.content_object_id, p.codename, '' FROM {gg} g JOIN {p} p ON p.id = g.permission_id "
+            f"JOIN {u} u ON u.group_id = g.group_id JOIN {m} m ON m.unit_id = u.id "
+            f"WHERE m.user_id = %s AND g.content_object_id IN ({marks})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [actor.pk, actor.pk, *chunk, actor.pk, *chunk])
+            rows += cursor.fetchall()
+    memberships = list({(role, path) for src, _, role, path in rows if src == "m"})
+    accused = _accused_ids(path for _, path in memberships)
+    held: dict[int, set[str]] = {}
+    for src, case_id, codename, _ in rows:
+        if src == "g":
+            held.setdefault(case_id, set()).add(codename)
+    return {case.pk: frozenset() if case.accused_unit_id is not None and case.accused_unit_id in accused
+            else frozenset(held.get(case.pk, set()) | _by_role(memberships, case)) for case in cases}
+

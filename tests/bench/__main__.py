@@ -12,9 +12,10 @@ from urllib.parse import urlparse
 from tests.bench.support import reachable
 
 BENCHMARKS = ["tests.bench.transition", "tests.bench.sweep", "tests.bench.alerts", "tests.bench.export",
-              "tests.bench.load", "tests.bench.queue", "tests.bench.ws"]
-# load.py builds the million-case county and leaves it for queue.py, which drops it.
-KEEPS_ITS_DATABASE = {"tests.bench.load"}
+              "tests.bench.load", "tests.bench.pages", "tests.bench.queue", "tests.bench.ws"]
+# load.py builds the million-case county and leaves it for pages.py, which leaves it for
+# queue.py, which drops it.
+KEEPS_ITS_DATABASE = {"tests.bench.load", "tests.bench.pages"}
 POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tiaochu")
 
 
