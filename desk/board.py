@@ -23,7 +23,6 @@ from workflow.models import Deadline, SupervisionOrder
 from workflow.permissions import cases_with_role_grant, may_supervise, supervised_units, visible_to
 from workflow.queues import with_listing
 
-from .case_page import operation_form
 from .responses import only_for
 
 ROWS = 500
@@ -74,8 +73,9 @@ def board(request: HttpRequest) -> HttpResponse:
                 "case": case,
                 "clocks": carded_clocks(case, now),
                 "orders": open_supervision_orders(case),
-                # The machine's own condition (no open order), on the orders read above.
-                "form": operation_form(supervise, case)
+                # The machine's own condition (no open order), on the orders read above; the
+                # form arrives when the row is opened (desk.operation_frames).
+                "supervise": supervise
                 if case.pk in may_supervise_ids and supervise.conditions_met(CaseFlow(case)) else None,
             } for case in rows],
             "red": sum(1 for c in rows if c.overdue),

@@ -4,14 +4,15 @@ the month's cases and the concealment suspects (瞒报), decided one by one or i
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import IntegerField, QuerySet, Value
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -38,7 +39,6 @@ from workflow.permissions import (
     visible_to,
 )
 
-from .case_page import operation_form
 from .responses import back, form_id
 from .scope import UnitPeriodForm
 
@@ -187,17 +187,24 @@ def meeting(request: HttpRequest) -> HttpResponse:
         township, period = choice.cleaned_data["unit"], choice.cleaned_data["period"]
         data = meeting_data(township, period.first, user=request.user)
         context.update(suspect_rows(data, request.user))
-        decisions = meeting_decisions([pk for pk, item in data.cases.items() if "open" in item.sections],
-                                      request.user)
+        listed = listed_by_village(data)
+        decisions = meeting_decisions([pk for ids in listed.values() for pk in ids], request.user)
         labels = dict(Category.choices)
-        villages = [
-            (village or _("no village"), [
-                {"category": labels.get(g.category, g.category), "sections": g.cases,
-                 "cases": [(data.cases[i], decisions.get(i, [])) for i in g.cases["open"] or g.cases["new"]]}
-                for g in groups])
-            for village, groups in by_village(data).items()]
+        villages = []
+        for village, groups in by_village(data).items():
+            village_id = groups[0].village_id
+            shown = listed.get(village_id, [])
+            open_cases = sum(len(g.cases["open"]) for g in groups)
+            villages.append({
+                "name": village or _("no village"),
+                "groups": [{"category": labels.get(g.category, g.category), "sections": g.cases,
+                            "link": queue_link(township, village_id, g.category)} for g in groups],
+                "cases": [(data.cases[pk], decisions.get(pk, [])) for pk in shown],
+                "more": open_cases - len(shown),
+                "all_link": queue_link(township, village_id),
+            })
         context.update(data=data, villages=villages, township=township, month=period.first,
-                       printed_at=timezone.now())
+                       printed_at=timezone.now(), rows_per_village=ROWS_PER_VILLAGE)
     return render(request, "desk/meeting.html", context)
 
 
@@ -215,11 +222,12 @@ class ListedFlow(CaseFlow):
         return self.listed_grants if user is self.listed_for else super().grants(user)
 
 
-def meeting_decisions(case_ids: list[int], user: Any) -> dict[int, list[tuple[Any, forms.Form]]]:
+def meeting_decisions(case_ids: list[int], user: Any) -> dict[int, list[Any]]:
     """The decisions of the meeting (MEETING_DECISIONS) the state machine offers `user` on
-    each of these cases, each with its form, by case id; in a fixed number of queries
-    however many cases: the cases with their supervision orders (the machine's rule on a
-    second order reads them), the person's grants on all of them, and the forms' choices."""
+    each of these cases, by case id; in a fixed number of queries however many cases: the
+    cases with their supervision orders (the machine's rule on a second order reads them)
+    and the person's grants on all of them. The forms are fetched when opened
+    (desk.operation_frames)."""
     cases = list(Case.objects.filter(pk__in=case_ids).select_related("responsible_unit", "village", "accused_unit")
                  .prefetch_related("supervision_orders"))
     grants = grants_for_cases(user, cases)
@@ -227,63 +235,38 @@ def meeting_decisions(case_ids: list[int], user: Any) -> dict[int, list[tuple[An
     for case in cases:
         flow = ListedFlow(case, user, grants[case.pk])
         available = {t.slug: t for t in CaseFlow.stage.get_available_transitions(flow, case.stage, user)}
-        decisions[case.pk] = [(available[name], operation_form(available[name], case))
-                              for name in MEETING_DECISIONS if name in available]
-    with_choices([form for offered in decisions.values() for _operation, form in offered])
+        decisions[case.pk] = [available[name] for name in MEETING_DECISIONS if name in available]
     return decisions
 
 
-# Distinct choice lists read in one query: well below the compound selects a database allows.
-CHOICE_LISTS_AT_ONCE = 100
+# The open cases listed under each village, most pressing first; the rest are counted, with
+# a link to them in the queue. A meeting discusses what is late, major or escalated, and the
+# month's new cases; a township's hundreds of open cases on one page helped nobody.
+ROWS_PER_VILLAGE = 20
+PRESSING = ("overdue", "major", "escalated", "new")
 
 
-def with_choices(unbound: list[forms.Form]) -> None:
-    """Give the model choices of these unbound forms (an assign form's assignees, from
-    workflow.permissions.assignable_users) their options, read at once: one query per
-    model for all the forms, each distinct list asked once, instead of one per form. The
-    forms' own querysets decide the options and their order; a choice sent is still
-    checked against the queryset when a form is bound."""
-    lists: dict[Any, dict[tuple[str, str], list[forms.ModelChoiceField]]] = {}
-    for form in unbound:
-        for field in form.fields.values():
-            if isinstance(field, forms.ModelChoiceField) and not field.queryset.query.is_empty():
-                sql, params = field.queryset.query.sql_with_params()
-                lists.setdefault(field.queryset.model, {}).setdefault((sql, repr(params)), []).append(field)
-    for fields_by_list in lists.values():
-        groups = list(fields_by_list.values())
-        for start in range(0, len(groups), CHOICE_LISTS_AT_ONCE):
-            chunk = groups[start:start + CHOICE_LISTS_AT_ONCE]
-            options: dict[int, list[Any]] = {i: [] for i in range(len(chunk))}
-            orderings = {choice_ordering(fields[0].queryset) for fields in chunk}
-            if len(orderings) != 1 or orderings == {None}:
-                for i, fields in enumerate(chunk):  # an order only its queryset can tell
-                    options[i] = list(fields[0].queryset)
-            else:
-                [ordering] = orderings
-                asked = [fields[0].queryset.order_by().annotate(choice_list=Value(i, output_field=IntegerField()))
-                         for i, fields in enumerate(chunk)]
-                for obj in asked[0].union(*asked[1:], all=True).order_by("choice_list", *ordering):
-                    options[obj.choice_list].append(obj)
-            for i, fields in enumerate(chunk):
-                for field in fields:
-                    empty = [("", field.empty_label)] if field.empty_label is not None else []
-                    field.choices = empty + [field.iterator(field).choice(obj) for obj in options[i]]
+def listed_by_village(data: Any) -> dict[int | None, list[int]]:
+    """The open cases each village lists (village id → case ids): overdue first, then major,
+    escalated, new this month, then the others, each the oldest first."""
+    out: dict[int | None, list[int]] = {}
+    for group in data.groups:
+        out.setdefault(group.village_id, []).extend(group.cases["open"])
+
+    def urgency(pk: int) -> tuple[int, Any, int]:
+        item = data.cases[pk]
+        rank = next((i for i, name in enumerate(PRESSING) if name in item.sections), len(PRESSING))
+        return rank, item.reported_at, pk
+
+    return {village: sorted(ids, key=urgency)[:ROWS_PER_VILLAGE] for village, ids in out.items()}
 
 
-def choice_ordering(queryset: QuerySet) -> tuple[str, ...] | None:
-    """The order of a choice list as columns of its own model ("path", "-pk"), the primary
-    key last, for asking it with others in one union; None for a list only its own query
-    gives: ordered through another table, sliced, DISTINCT ON, or reading related rows."""
-    query = queryset.query
-    if query.distinct_fields or query.is_sliced or query.combinator or query.select_related or \
-            queryset._prefetch_related_lookups:
-        return None
-    terms = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
-    fields = queryset.model._meta.concrete_fields
-    columns = {f.name for f in fields} | {f.attname for f in fields} | {"pk"}
-    if not all(isinstance(t, str) and t.removeprefix("-") in columns for t in terms):
-        return None
-    return (*terms, "pk")
+def queue_link(township: OrgUnit, village_id: int | None, category: str = "") -> str:
+    """The queue of the village's open cases (of one category); for the cases without a
+    village, the township's."""
+    filters = {"village": village_id} if village_id else {"unit": township.pk}
+    filters["category"] = category
+    return reverse("desk:queue:index") + "?" + urlencode({k: v for k, v in filters.items() if v})
 
 
 def suspect_rows(data: Any, user: Any) -> dict[str, Any]:

@@ -17,7 +17,19 @@ from viewflow.urls.sites import AppMenuMixin
 
 from workflow.permissions import may_administer, may_file_returns, may_review, may_supervise, reporting_units
 
-from . import assessment, board, case_page, dashboard, devices, intake, ledgers, queue, screening, workbench
+from . import (
+    assessment,
+    board,
+    case_page,
+    dashboard,
+    devices,
+    intake,
+    ledgers,
+    operation_frames,
+    queue,
+    screening,
+    workbench,
+)
 from .forms import LoginForm, ThrottledPasswordChangeForm
 from .responses import only_for
 
@@ -126,6 +138,7 @@ class CasePages(Viewset):
     operate_path = path("<int:pk>/do/<slug:name>/", case_page.operate, name="operate")
     document_path = path("<int:pk>/documents/<int:document_id>/", case_page.document, name="document")
     reveal_path = path("<int:pk>/parties/", case_page.reveal, name="reveal")
+    operation_form_path = path("<int:pk>/form/<slug:name>/", operation_frames.operation_frame, name="operation_form")
 
 
 class Desk(Application):

@@ -4,6 +4,8 @@ from typing import Any
 
 from django import template
 
+from desk.operation_frames import frame_id
+
 register = template.Library()
 
 
@@ -13,3 +15,8 @@ def person(user: Any) -> str:
     if user is None:
         return "—"
     return user.get_full_name() or user.get_username()
+
+
+@register.simple_tag
+def operation_frame_id(case_id: int, name: str) -> str:
+    return frame_id(case_id, name)

@@ -137,7 +137,11 @@ def test_a_meeting_decision_goes_through_the_transition_service(cast: Any, clien
     client.force_login(cast.sam)
     meeting = reverse("desk:meeting:index") + f"?unit={cast.liulin.pk}&period={month_param()}"
     html = client.get(meeting).content.decode()
-    assert f'action="{reverse("desk:case:operate", args=[case.pk, "supervise"])}"' in html
+    # The row names the decision; its form arrives when the row is opened.
+    frame = reverse("desk:case:operation_form", args=[case.pk, "supervise"])
+    assert f'src="{frame}?next=' in html
+    form = client.get(frame, {"next": meeting}).content.decode()
+    assert f'action="{reverse("desk:case:operate", args=[case.pk, "supervise"])}"' in form
     response = client.post(reverse("desk:case:operate", args=[case.pk, "supervise"]),
                            {"instructions": "例会决定：三日内受理。", "next": meeting})
     assert response["Location"] == meeting

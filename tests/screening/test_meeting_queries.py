@@ -1,7 +1,8 @@
 """The monthly meeting page in a fixed number of queries (issue 16): however many villages,
-cases, open cases with their decision forms (assign, supervision order, escalate), suspects
-and returns a township has, the page asks the database the same number of times; and what
-it offers on each row is what the state machine offers on the case page."""
+cases, open cases with their decisions (assign, supervision order, escalate), suspects and
+returns a township has, the page asks the database the same number of times; what it
+offers on each row is what the state machine offers on the case page, and the form each
+row fetches when opened (desk.operation_frames) offers whom the case may be given to."""
 
 from __future__ import annotations
 
@@ -118,12 +119,12 @@ def offered(html: str) -> dict[int, list[str]]:
     return {int(pk): re.findall(r'data-operation="([a-z_]+)"', row) for pk, row in rows}
 
 
-def assignees(html: str, case: Case) -> list[str]:
-    """The people the assign form of `case` offers, by id."""
-    row = re.search(rf'<tr data-case="{case.pk}">(.*?)</tr>', html, re.S)
-    assert row is not None
-    form = re.search(r'data-operation="assign">(.*?)</details>', row.group(1), re.S)
-    return re.findall(r'<option value="(\d+)"', form.group(1)) if form else []
+def assignees(client: Any, case: Case) -> list[str]:
+    """The people the assign form of `case` offers, by id: the form the row fetches when
+    it is opened (desk.operation_frames)."""
+    response = client.get(reverse("desk:case:operation_form", args=[case.pk, "assign"]))
+    assert response.status_code == 200
+    return re.findall(r'<option value="(\d+)"', response.content.decode())
 
 
 def case_page_offers(case: Case, user: Any) -> list[str]:
@@ -132,11 +133,12 @@ def case_page_offers(case: Case, user: Any) -> list[str]:
     return [name for name in DECISIONS if name in available]
 
 
-def check_page(html: str, user: Any, township: Township) -> None:
+def check_page(html: str, user: Any, township: Township, client: Any) -> None:
     """What the page holds, against the database as it is: every open case of the month
     is a row with the decisions the case page offers this person (the supervised cases
     without a second order); each assign form offers whom its case may be given to; each
     village's hotline case is a suspect."""
+    client.force_login(user)
     rows = offered(html)
     cases = Case.objects.select_related("responsible_unit", "accused_unit").in_bulk([c.pk for c in township.cases])
     open_cases = [c for c in cases.values() if c.stage != Case.Stage.CLOSED]
@@ -147,7 +149,7 @@ def check_page(html: str, user: Any, township: Township) -> None:
     assigned = [c for c in open_cases if "assign" in rows[c.pk]]
     assert len(assigned) >= 3 * township.made
     for case in assigned:
-        assert sorted(assignees(html, case)) == sorted(str(u.pk) for u in assignable_users(case)), case.title
+        assert sorted(assignees(client, case)) == sorted(str(u.pk) for u in assignable_users(case)), case.title
     assert html.count("data-suspect=") == len(township.suspects) == township.made
 
 
@@ -160,7 +162,7 @@ def test_the_meeting_costs_the_same_queries_however_big_the_township(cast: Any, 
     township.month_of_cases(cast.xiling, files=None)
     small = {user.username: open_meeting(client, user, cast) for user in people}
     for user in people:
-        check_page(small[user.username][1], user, township)
+        check_page(small[user.username][1], user, township, client)
 
     # Four times the villages, five times the cases, open cases, suspects and supervision
     # orders, more returns, another lead department and more people to assign.
@@ -172,7 +174,7 @@ def test_the_meeting_costs_the_same_queries_however_big_the_township(cast: Any, 
     large = {user.username: open_meeting(client, user, cast) for user in people}
     for user in people:
         html = large[user.username][1]
-        check_page(html, user, township)
+        check_page(html, user, township, client)
         # The new county department's liaison only for the cases it leads; a village's
         # mediator for every case but the accusation against their village.
         rows = offered(html)
@@ -180,8 +182,8 @@ def test_the_meeting_costs_the_same_queries_however_big_the_township(cast: Any, 
         liaison = str(Membership.objects.get(unit=township.department).user_id)
         mediator = str(Membership.objects.get(unit=township.villages[-1], role=Role.MEDIATOR).user_id)
         for case in assigned:
-            assert (liaison in assignees(html, case)) == (case.lead_department_id == township.department.pk)
-            assert (mediator in assignees(html, case)) == (case.accused_unit_id != township.villages[-1].pk)
+            assert (liaison in assignees(client, case)) == (case.lead_department_id == township.department.pk)
+            assert (mediator in assignees(client, case)) == (case.accused_unit_id != township.villages[-1].pk)
 
     queries = {size: {name: n for name, (n, _) in pages.items()} for size, pages in (("small", small), ("large", large))}
     assert queries["small"] == queries["large"], queries
