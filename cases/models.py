@@ -180,6 +180,11 @@ class CaseQuerySet(models.QuerySet):
         return super().bulk_update(objs, fields, *args, **kwargs)
 
 
+# Columns of a case the database keeps (the audit chain's head under the row lock, the
+# acceptance state by trigger): a whole-row save never writes back what it read of them.
+DATABASE_KEPT = ("audit_head", "acceptance")
+
+
 class Case(models.Model):
     class Kind(models.TextChoices):
         DISPUTE = "dispute", _("Dispute")
@@ -260,6 +265,10 @@ class Case(models.Model):
     outcome = models.JSONField(_("outcome"), default=dict, blank=True, editable=False)
     satisfaction = models.CharField(_("satisfaction"), max_length=16, blank=True, editable=False)
     reported_at = models.DateTimeField(_("reported at"))
+    # When and where the dispute or the matter arose, as the forms state it (docs/paper.md);
+    # empty on older cases.
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    occurred_place = models.CharField(_("place of occurrence"), max_length=200, blank=True)
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
@@ -267,6 +276,10 @@ class Case(models.Model):
     # row every writer of the case locks, so appending an event reads no other row. A
     # database default too: bulk loads in SQL (tests/bench/million.py) leave it out.
     audit_head = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
+    # Where the case's acceptance clock (受理, or a petition's 登记) stands: "" none, "open",
+    # "on_time" or "late" once stopped (workflow.counts: 及时受理). Kept by the database from
+    # the clocks, so the rollup of the counts (workflow.tally) can count it by month.
+    acceptance = models.CharField(max_length=8, blank=True, default="", db_default="", editable=False)
 
     objects = CaseQuerySet.as_manager()
 
@@ -291,6 +304,9 @@ class Case(models.Model):
             # Newest first, the order of the API's list and of the closed cases' queue: a
             # page is read off the index instead of sorting a million cases (3.5 s).
             models.Index(fields=["reported_at"], name="case_reported_at"),
+            # The ledgers of cases closed in a period (reports.ledgers) read them off this
+            # index instead of every case ever registered.
+            models.Index(fields=["closed_at"], name="case_closed_at"),
         ]
         # Per-stage and sensitive-action permissions, held by role (workflow.permissions)
         # or granted per case through the guardian tables below.
@@ -334,9 +350,14 @@ class Case(models.Model):
             # A whole-row save (the admin, an import) never writes the audit chain's head
             # read before it: an event appended meanwhile would be cut off the chain.
             kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
-                                       if not f.primary_key and f.name != "audit_head"]
+                                       if not f.primary_key and f.name not in DATABASE_KEPT]
         super().save(*args, **kwargs)
         self._saved_stage = self.stage
+
+
+class Sex(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
 
 
 class Party(models.Model):
@@ -351,6 +372,14 @@ class Party(models.Model):
     id_number = models.CharField(_("ID number"), max_length=18, blank=True, validators=[validate_id_number])
     phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
     address = models.CharField(_("address"), max_length=200, blank=True)
+    # What a mediation agreement must name of each party (人民调解法 第二十九条) and the
+    # application and record forms ask for (docs/paper.md). Empty on older cases: their
+    # forms print blanks to be filled by hand. Sex and birth date are read from the ID
+    # number where there is one (cases.validators.id_facts).
+    sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices, blank=True)
+    ethnicity = models.CharField(_("ethnicity"), max_length=16, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("party")
@@ -379,6 +408,7 @@ class PersonalDataAccess(models.Model):
         PAGE = "page", _("Case page")
         API = "api", _("API")
         ADMIN = "admin", _("Administration")
+        PAPER = "paper", _("Printed form")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("user"))
     case = models.ForeignKey(Case, models.PROTECT, related_name="personal_data_accesses", verbose_name=_("case"))
@@ -494,6 +524,9 @@ class CaseEvent(models.Model):
             # The chain's order: each insert reads its case's last event by it, and
             # verify_audit walks the trail case by case along it.
             models.Index(fields=["case", "id"], name="caseevent_case_chain"),
+            # Events of one kind in a period: the follow-up visits' ledger (reports.ledgers)
+            # over a county's years of events.
+            models.Index(fields=["kind", "at"], name="caseevent_kind_at"),
         ]
 
     def __str__(self) -> str:

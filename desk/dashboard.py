@@ -7,12 +7,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, Q
-from django.db.models.functions import TruncMonth
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Category, OrgUnit
-from cases.periods import month_period
+from cases.periods import next_month
 from workflow import counts
 from workflow.permissions import may_review, visible_to
 
@@ -49,44 +46,6 @@ def months_back(last: date, n: int) -> list[date]:
 def unit_filter(unit: OrgUnit) -> dict[str, int]:
     """The queue's filter for the cases of `unit` (Case.objects.within)."""
     return {"village" if unit.level == OrgUnit.Level.VILLAGE else "unit": unit.pk}
-
-
-def month_of(value: Any) -> date:
-    return (value.date() if hasattr(value, "date") else value).replace(day=1)
-
-
-def by_month(cases: Any, months: list[date]) -> dict[date, dict[str, int]]:
-    """排查, 调处 and 成功 (workflow.counts) of the cases registered in each month."""
-    tz = ZoneInfo(settings.TIME_ZONE)
-    start, end = month_period(months[0]).start, month_period(months[-1]).end
-    rows = (cases.filter(reported_at__gte=start, reported_at__lt=end).order_by()
-            .annotate(month=TruncMonth("reported_at", tzinfo=tz)).values("month").annotate(**counts.TALLY))
-    out = {m: dict.fromkeys(counts.TALLY, 0) for m in months}
-    for row in rows:
-        out[month_of(row["month"])] = {name: row[name] for name in counts.TALLY}
-    return out
-
-
-# A counted clock that did not stop by its due time (workflow.counts.on_time_cases): a
-# case with any such clock is late.
-LATE_CLOCK = Q(met_at__isnull=True) | Q(met_at__gt=F("due_at"))
-
-
-def on_time_acceptance(cases: Any, months: list[date], at: datetime) -> dict[date, float | None]:
-    """及时受理率 (workflow.counts) of the cases registered in each month, as of `at`: the
-    cases counted by their acceptance clocks, and of them those with no late clock, as
-    workflow.counts.on_time_cases tells them, grouped by month in the database."""
-    tz = ZoneInfo(settings.TIME_ZONE)
-    start, end = month_period(months[0]).start, month_period(months[-1]).end
-    registered = cases.filter(reported_at__gte=start, reported_at__lt=end)
-    rows = (counts.acceptance_clocks(registered, at).order_by()
-            .annotate(month=TruncMonth("case__reported_at", tzinfo=tz)).values("month")
-            .annotate(counted=Count("case_id", distinct=True),
-                      late=Count("case_id", distinct=True, filter=LATE_CLOCK)))
-    totals = {m: (0, 0) for m in months}
-    for row in rows:
-        totals[month_of(row["month"])] = (row["counted"], row["counted"] - row["late"])
-    return {m: counts.rate(hit, total) for m, (total, hit) in totals.items()}
 
 
 def overdue_by_unit(visible: Any, unit: OrgUnit, children: list[OrgUnit], now: datetime) -> tuple[int, list[int]]:
@@ -143,15 +102,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "desk/dashboard.html", context)
     unit, period = choice.cleaned_data["unit"], choice.cleaned_data["period"]
     visible = visible_to(request.user)
-    cases = visible.within(unit)
     months = months_back(period.first, MONTHS)
     now = timezone.now()
-    monthly = by_month(cases, months)
-    accepted = on_time_acceptance(cases, months, now)
+    # The unit's figures from the rollup (workflow.counts.tallied): years of cases counted
+    # without reading them; the same for everyone who may review the unit.
+    grouping = counts.UnitCases([unit])
+    end = next_month(period.first)
+    by_month = counts.tallied(grouping, months[0], end, now)[unit.pk]
+    zero = dict.fromkeys(counts.FIGURES, 0)
+    monthly = {m: by_month.get((m,), zero) for m in months}
     labels = [f"{m:%Y-%m}" for m in months]
     categories = dict(Category.choices)
-    in_period = cases.filter(reported_at__gte=month_period(months[0]).start, reported_at__lt=period.end)
-    by_category = list(in_period.values("category").annotate(n=Count("pk")).order_by("-n"))
+    by_category = sorted(((key[0], got["found"]) for key, got in counts.tallied(
+        grouping, months[0], end, now, by=("category",), acceptance=False)[unit.pk].items() if got["found"]),
+        key=lambda pair: (-pair[1], pair[0]))
     # The units beneath, read once: the overdue chart's (villages or townships, not the
     # departments) and the heat table's villages.
     subtree = list(OrgUnit.objects.filter(path__startswith=unit.path).order_by("path"))
@@ -159,12 +123,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     villages = [u for u in subtree if u.level == OrgUnit.Level.VILLAGE]
     overdue_total, overdue = overdue_by_unit(visible, unit, children, now)
     heat_months = months[-HEAT_MONTHS:]
-    tz = ZoneInfo(settings.TIME_ZONE)
-    heat_counts = {(r["village"], month_of(r["month"])): r["n"]
-                   for r in cases.filter(reported_at__gte=month_period(heat_months[0]).start,
-                                         reported_at__lt=period.end, village__isnull=False).order_by()
-                   .annotate(month=TruncMonth("reported_at", tzinfo=tz)).values("village", "month")
-                   .annotate(n=Count("pk"))}
+    heat_counts = {(village, month): got["found"] for (month, village), got in counts.tallied(
+        grouping, heat_months[0], end, now, by=("month", "village_id"), acceptance=False)[unit.pk].items() if village}
     peak = max(heat_counts.values(), default=0)
     heat = [(v, [{"n": heat_counts.get((v.pk, m), 0), "link": queue_url(village=v.pk, reported=f"{m:%Y-%m}"),
                   **heat_colours(heat_counts.get((v.pk, m), 0) / peak if peak else 0)} for m in heat_months])
@@ -173,13 +133,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "months": {"labels": labels, "values": [monthly[m]["found"] for m in months],
                    "links": [queue_url(**unit_filter(unit), reported=label) for label in labels],
                    "name": _("cases reported")},
-        "categories": {"labels": [str(categories.get(r["category"], r["category"])) for r in by_category],
-                       "values": [r["n"] for r in by_category],
-                       "links": [queue_url(**unit_filter(unit), category=r["category"]) for r in by_category],
+        "categories": {"labels": [str(categories.get(category, category)) for category, _ in by_category],
+                       "values": [n for _, n in by_category],
+                       "links": [queue_url(**unit_filter(unit), category=category) for category, _ in by_category],
                        "name": _("cases")},
         "rates": {"labels": labels,
                   "series": [
-                      {"name": _("on-time acceptance rate (%)"), "values": [accepted[m] for m in months]},
+                      {"name": _("on-time acceptance rate (%)"), "values": [
+                          counts.rate(monthly[m]["acceptance_on_time"], monthly[m]["acceptance_counted"])
+                          for m in months]},
                       {"name": _("resolution rate (%)"), "values": [
                           counts.rate(monthly[m]["succeeded"], monthly[m]["handled"]) for m in months]}],
                   "links": [queue_url(**unit_filter(unit), reported=label) for label in labels]},

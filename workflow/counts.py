@@ -24,18 +24,19 @@ A card follows the clock, not the sweep's marks, on lists and beside each clock 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from cases.models import Case, OrgUnit
-from cases.periods import Period
+from cases.periods import Period, month_period
 
-from .models import Deadline, DeadlineKind
+from .models import CaseTally, Deadline, DeadlineKind
+from .tally import BEIJING
 
 HANDLED = Q(accepted_at__isnull=False)
 SUCCEEDED = Q(resolved_at__isnull=False)
@@ -265,3 +266,66 @@ def on_time_by_unit(units: Iterable[OrgUnit] | UnitCases, period: Period, at: da
         for unit, figures in grouped.items():
             out[unit][name] = on_time(figures[name])
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# From the rollup (workflow.tally): the counts of registered cases over months or years,
+# without counting the cases themselves. The figures of a unit as Case.objects.within(unit)
+# selects its cases, the same for everyone who may review it (workflow.permissions).
+
+# The rollup's figures (its columns of OWNERSHIP hold 0 for none); 及时受理 takes what the rollup cannot know, the acceptance clocks
+# still running and fallen due by the time of counting (late), from the clocks.
+TALLIED = {"found": Q(), "handled": Q(handled=True), "succeeded": Q(succeeded=True),
+           "accepted_on_time": Q(acceptance="on_time"), "accepted_late": Q(acceptance="late")}
+FIGURES = (*TALLIED, "acceptance_counted", "acceptance_on_time")
+
+
+def tallied(units: Iterable[OrgUnit] | UnitCases, first: date, end: date, at: datetime, *,
+            by: Sequence[str] = ("month",), acceptance: bool = True) -> dict[int, dict[tuple[Any, ...], dict[str, int]]]:
+    """排查, 调处, 成功 and 及时受理 of each unit's cases registered in the months from `first`
+    up to `end` (dates of first days), as of `at`, grouped by columns of the rollup (`by`:
+    "month", "category", "kind", "village_id"): unit id → values of `by` → figure → number.
+    One query of the rollup, and with `acceptance` one of the running acceptance clocks
+    fallen due; however many units, months and cases."""
+    grouping = unit_cases(units)
+    out: dict[int, dict[tuple[Any, ...], dict[str, int]]] = {u.pk: {} for u in grouping.units}
+
+    def figures(unit: int, key: tuple[Any, ...]) -> dict[str, int]:
+        return out[unit].setdefault(key, dict.fromkeys(FIGURES, 0))
+
+    rows = (CaseTally.objects.filter(month__gte=first, month__lt=end).exclude(n=0).order_by()
+            .values(*by, *OWNERSHIP)
+            .annotate(**{name: Sum("n", filter=condition) if condition else Sum("n")
+                         for name, condition in TALLIED.items()}))
+    for row in rows:
+        key = tuple(row[c] for c in by)
+        for unit in grouping.owners(*(row[c] or None for c in OWNERSHIP)):
+            got = figures(unit, key)
+            for name in TALLIED:
+                got[name] += row[name] or 0
+    late_running: dict[tuple[int, tuple[Any, ...]], set[int]] = {}
+    if acceptance:
+        start, stop = month_period(first).start, month_period(end).start
+        case_columns = {"month": "case__reported_at", "village_id": "case__village_id"}
+        clocks = (Deadline.objects.filter(kind__in=ACCEPTANCE_CLOCKS, met_at__isnull=True, due_at__lte=at,
+                                          case__reported_at__gte=start, case__reported_at__lt=stop,
+                                          case__acceptance="open").order_by()
+                  .values_list("case_id", *(case_columns.get(c, f"case__{c}") for c in by),
+                               *(f"case__{c}" for c in OWNERSHIP)))
+        for case_id, *row in clocks:
+            values, ownership = row[:len(by)], row[len(by):]
+            key = tuple(local_month(v) if c == "month" else v for c, v in zip(by, values, strict=True))
+            for unit in grouping.owners(*ownership):
+                late_running.setdefault((unit, key), set()).add(case_id)
+    for by_key in out.values():
+        for got in by_key.values():
+            got["acceptance_on_time"] = got["accepted_on_time"]
+            got["acceptance_counted"] = got["accepted_on_time"] + got["accepted_late"]
+    for (unit, key), cases in late_running.items():
+        figures(unit, key)["acceptance_counted"] += len(cases)
+    return out
+
+
+def local_month(moment: datetime) -> date:
+    """The first day of the month `moment` falls in, in Beijing time (the rollup's months)."""
+    return timezone.localtime(moment, BEIJING).date().replace(day=1)

@@ -359,3 +359,32 @@ class AssessmentItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_indicator_display()} {self.weight}"
+
+
+class CaseTally(models.Model):
+    """How many cases there are of each registration month (Beijing time), set of units
+    deciding whose cases they are (workflow.counts.OWNERSHIP; 0 for none), category, kind
+    and stage, taken up (调处) or not, resolved (成功) or not, and acceptance state: the rollup the oversight
+    pages count years of cases from (workflow.tally). Written by the database in the
+    statement that writes the case, never by the application."""
+
+    month = models.DateField()
+    village_id = models.IntegerField()
+    registered_unit_id = models.IntegerField()
+    accused_unit_id = models.IntegerField()
+    lead_department_id = models.IntegerField()
+    category = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16)
+    stage = models.CharField(max_length=16)
+    handled = models.BooleanField()
+    succeeded = models.BooleanField()
+    acceptance = models.CharField(max_length=8)
+    n = models.IntegerField()
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "village_id", "registered_unit_id", "accused_unit_id", "lead_department_id",
+                        "category", "kind", "stage", "handled", "succeeded", "acceptance"], name="casetally_key"),
+        ]
