@@ -120,6 +120,11 @@ class QueueFilter(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        # Every list of the filter written as ListedSelect writes them: Django's widget
+        # templates, one per option, were a fifth of the queue page's time.
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                field.widget = ListedSelect(attrs=field.widget.attrs, choices=field.widget.choices)
         units = units_reached(user)
         self.fields["unit"].queryset = units.exclude(level=OrgUnit.Level.VILLAGE)
         self.fields["village"].queryset = units.filter(level=OrgUnit.Level.VILLAGE)

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from tests.bench.support import reachable
 
-BENCHMARKS = ["tests.bench.transition", "tests.bench.sweep", "tests.bench.alerts", "tests.bench.export",
+BENCHMARKS = ["tests.bench.transition", "tests.bench.sweep", "tests.bench.alerts", "tests.bench.export", "tests.bench.page_floor",
               "tests.bench.load", "tests.bench.pages", "tests.bench.queue", "tests.bench.ws"]
 # load.py builds the million-case county and leaves it for pages.py, which leaves it for
 # queue.py, which drops it.
