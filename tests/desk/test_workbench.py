@@ -77,6 +77,26 @@ def test_coming_due_and_overdue_follow_the_cards_of_my_work(cast: Any, client: A
     assert counts(client, cast.owen)["overdue"] == 0
 
 
+def test_coming_due_and_overdue_are_the_queue_s_lists_counted_and_cut_to_the_nearest(
+        cast: Any, client: Any, time_machine: Any) -> None:
+    """The two carded lists, read in one pass (desk.workbench.carded_sections), against the
+    queue's own `list=work&card=…`: the same count, and the queue's first rows."""
+    # Registered a day apart: at noon on 12 March the oldest are overdue, the newest warned.
+    cases = [report(cast, title=f"纠纷{i}", at=local(2026, 3, 2 + i, 9, 0)) for i in range(9)]
+    moment = max(c.warn_at for c in Deadline.objects.filter(case__in=cases, kind="acceptance")
+                 if c.due_at > local(2026, 3, 9, 12)) + timedelta(minutes=1)
+    time_machine.move_to(moment, tick=False)
+    shown = counts(client, cast.olga)
+    for key, card in (("due_soon", "yellow"), ("overdue", "red")):
+        queue = client.get(reverse("desk:queue:index"), {"list": "work", "card": card})
+        numbers = re.findall(r'class="case-number" href="[^"]+">([^<]+)<', queue.content.decode())
+        assert shown[key] == queue.context["page"].paginator.count > 0, key
+        section = sections(client, cast.olga)[key]
+        listed = re.findall(r'class="case-number" href="[^"]+">([^<]+)<', section)
+        assert listed == numbers[:len(listed)] and 0 < len(listed) <= 5, (key, listed, numbers)
+    assert shown["overdue"] > 5 and shown["due_soon"] + shown["overdue"] <= len(cases)
+
+
 def test_a_supervision_order_to_answer_is_listed_until_answered(cast: Any, client: Any, time_machine: Any) -> None:
     time_machine.move_to(local(2026, 3, 3, 10, 0), tick=False)
     case = accept(cast, report(cast, at=local(2026, 3, 2, 9, 0)), local(2026, 3, 2, 9, 30))
