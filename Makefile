@@ -38,17 +38,21 @@ bench: $(INSTALLED)
 	$(PY) -m tests.bench
 
 # The browser tests (tests/e2e) drive Debian's chromium, never a browser Playwright
-# downloads, and need a CJK font for the Chinese pages and their screenshots. Installed
-# only when missing; sudo only when not root. Without the browser `make test` skips those
-# tests (outside CI).
+# downloads, and need a CJK font for the Chinese pages and their screenshots. The printed
+# forms (paper/, WeasyPrint) need the same fonts and Pango's libraries, libpango-1.0-0 and
+# libpangoft2-1.0-0. Installed only when missing; sudo only when not root. Without the
+# browser `make test` skips those tests (outside CI).
 CHROMIUM = /usr/bin/chromium
 browser:
-	@if [ -x $(CHROMIUM) ] && dpkg-query -W -f='$${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed'; then \
-		echo "chromium and fonts-noto-cjk are installed"; \
+	@if [ -x $(CHROMIUM) ] && dpkg-query -W -f='$${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed' \
+		&& dpkg-query -W -f='$${Status}' libpango-1.0-0 2>/dev/null | grep -q 'ok installed' \
+		&& dpkg-query -W -f='$${Status}' libpangoft2-1.0-0 2>/dev/null | grep -q 'ok installed'; then \
+		echo "chromium, fonts-noto-cjk, libpango-1.0-0 and libpangoft2-1.0-0 are installed"; \
 	else \
 		sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 		$$sudo apt-get update && \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk \
+			libpango-1.0-0 libpangoft2-1.0-0; \
 	fi
 
 # The README's pictures of the pages, made by the browser test that checks every page

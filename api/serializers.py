@@ -7,13 +7,16 @@ pages refuse the same things with the same messages.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from cases import personal_data
+from cases.ethnicity import CHOICES as ETHNICITIES
 from cases.forms import MAX_PARTIES
-from cases.models import Case, CaseEvent, Category, DeviceToken, OrgUnit, Party, Source
+from cases.models import Case, CaseEvent, Category, DeviceToken, OrgUnit, Party, Sex, Source
 from notifications.models import Notification
 from workflow.models import Deadline
 from workflow.permissions import PII
@@ -42,10 +45,17 @@ class CaseListSerializer(serializers.ModelSerializer):
 class PartySerializer(serializers.ModelSerializer):
     id_number = serializers.SerializerMethodField()
     phone = serializers.SerializerMethodField()
+    # Empty where not known (older cases, organisations): "" belongs to the schema's enums.
+    sex = serializers.ChoiceField(choices=Sex.choices, allow_blank=True, read_only=True)
+    ethnicity = serializers.ChoiceField(choices=ETHNICITIES, allow_blank=True, read_only=True)
+    birth_date = serializers.SerializerMethodField(
+        help_text="Only with the full ID number it is part of; otherwise null, and age says how old the party is.")
+    age = serializers.SerializerMethodField(help_text="Full years today; null where the date of birth is not known.")
 
     class Meta:
         model = Party
-        fields = ["name", "role", "id_number", "phone", "address"]
+        fields = ["name", "role", "id_number", "phone", "sex", "ethnicity", "birth_date", "age", "occupation",
+                  "address"]
 
     def shows_pii(self) -> bool:
         return bool(self.context.get("pii"))
@@ -55,6 +65,12 @@ class PartySerializer(serializers.ModelSerializer):
 
     def get_phone(self, party: Party) -> str:
         return party.phone if self.shows_pii() else party.masked_phone
+
+    def get_birth_date(self, party: Party) -> date | None:
+        return personal_data.birth_shown(party, full=self.shows_pii())[0]
+
+    def get_age(self, party: Party) -> int | None:
+        return personal_data.birth_shown(party, full=self.shows_pii())[1]
 
 
 class DeadlineSerializer(serializers.ModelSerializer):
@@ -85,8 +101,8 @@ class CaseDetailSerializer(CaseListSerializer):
     class Meta(CaseListSerializer.Meta):
         fields = CaseListSerializer.Meta.fields + [
             "petition_type", "summary", "people_involved", "amount", "is_group", "is_legacy", "is_repeat",
-            "lead_department", "closure", "outcome", "satisfaction", "accepted_at", "resolved_at", "closed_at",
-            "parties", "deadlines", "operations",
+            "lead_department", "closure", "outcome", "satisfaction", "occurred_at", "occurred_place", "accepted_at",
+            "resolved_at", "closed_at", "parties", "deadlines", "operations",
         ]
 
     def get_deadlines(self, case: Case) -> list[dict[str, Any]]:
@@ -118,6 +134,12 @@ class PartyInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Party.PartyRole.choices)
     id_number = Text(required=False, allow_blank=True)
     phone = Text(required=False, allow_blank=True)
+    # Left out, sex and birth_date are read from id_number; given, they must agree with it.
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    ethnicity = serializers.ChoiceField(choices=ETHNICITIES, required=False, allow_blank=True,
+                                        help_text="The name of GB/T 3304, as written: 汉族, 蒙古族 …")
+    occupation = Text(required=False, allow_blank=True)
     address = Text(required=False, allow_blank=True)
 
 
@@ -137,6 +159,9 @@ class CaseCreateSerializer(serializers.Serializer):
     is_group = serializers.BooleanField(required=False)
     is_legacy = serializers.BooleanField(required=False)
     is_repeat = serializers.BooleanField(required=False)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True,
+                                            help_text="When the matter arose: not after its registration.")
+    occurred_place = Text(required=False, allow_blank=True)
     repeats_seen = serializers.BooleanField(
         required=False, default=False,
         help_text="true once the client has shown the cases a 400 named under errors.repeats_seen: a party of "

@@ -3,14 +3,18 @@ created by workflow.services.report_case()."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
 from django.core.validators import MaxLengthValidator, MinValueValidator
+from django.db.models.fields import BLANK_CHOICE_DASH
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Case, OrgUnit, Party
-from .validators import validate_readable_text
+from .ethnicity import CHOICES as ETHNICITIES
+from .models import Case, OrgUnit, Party, Sex
+from .validators import id_facts, validate_readable_text
 
 
 class ReadableText:
@@ -65,10 +69,14 @@ class IntakeForm(ReadableText, forms.ModelForm):
             "is_group",
             "is_legacy",
             "is_repeat",
+            "occurred_at",
+            "occurred_place",
         ]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, at: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The moment of registration (reported_at): now, or the day a legacy ledger records.
+        self.at = at or timezone.now()
         # A grid app may leave these out: a dispute is of general risk and one person
         # until someone says otherwise.
         self.fields["risk"].required = False
@@ -81,6 +89,21 @@ class IntakeForm(ReadableText, forms.ModelForm):
         amount = self.fields["amount"]
         amount.widget.attrs["min"] = "0"
         amount.validators.append(MinValueValidator(0, _("The amount cannot be negative.")))
+
+    def clean_occurred_at(self) -> datetime | None:
+        """When the matter arose: before it was registered, and never in the future."""
+        moment = self.cleaned_data.get("occurred_at")
+        if moment is None:
+            return None
+        if moment.year < EARLIEST_YEAR:
+            raise too_early()
+        if moment > timezone.now():
+            raise forms.ValidationError(_("The time of occurrence cannot be in the future."), code="future")
+        if moment > self.at:
+            raise forms.ValidationError(
+                _("The matter cannot have arisen after it was registered (%(reported)s)."), code="after_report",
+                params={"reported": timezone.localtime(self.at).strftime("%Y-%m-%d %H:%M")})
+        return moment
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -129,9 +152,58 @@ MAX_PARTIES = 30
 
 
 class PartyForm(ReadableText, forms.ModelForm):
+    """A party as every door takes it (intake page, API, import, seed). Sex and birth
+    date left out are read from the ID number; given, they must agree with it."""
+
+    ethnicity = forms.ChoiceField(
+        label=_("ethnicity"), required=False, choices=[*BLANK_CHOICE_DASH, *ETHNICITIES],
+        error_messages={"invalid_choice": _("“%(value)s” is not the name of an ethnic group; write it in full, "
+                                            "as 汉族 or 蒙古族 are written.")})
+
     class Meta:
         model = Party
-        fields = ["name", "role", "id_number", "phone", "address"]
+        fields = ["name", "role", "id_number", "phone", "sex", "birth_date", "ethnicity", "occupation", "address"]
+        help_texts = {"sex": _("Left empty: read from the ID number."),
+                      "birth_date": _("Left empty: read from the ID number.")}
 
     def clean_id_number(self) -> str:
         return self.cleaned_data["id_number"].upper()
+
+    def clean_birth_date(self) -> date | None:
+        born = self.cleaned_data.get("birth_date")
+        if born is None:
+            return None
+        if born.year < EARLIEST_YEAR:
+            raise too_early()
+        if born > timezone.localdate():
+            raise forms.ValidationError(_("A date of birth cannot be in the future."), code="future")
+        return born
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        number = data.get("id_number")
+        if not number:
+            return data
+        try:
+            born, sex = id_facts(number)
+        except forms.ValidationError:
+            return data  # the number's own error is the model validator's to report
+        for name, fact, shown in (("sex", sex, Sex(sex).label), ("birth_date", born, born.isoformat())):
+            if name in self.errors:
+                continue
+            if not data.get(name):
+                data[name] = fact
+            elif data[name] != fact:
+                self.add_error(name, forms.ValidationError(
+                    _("This does not match the ID number, which gives %(fact)s."), code="id_mismatch",
+                    params={"fact": shown}))
+        return data
+
+
+# Dates before this are typing mistakes (a dispute or a party of that age is no case), and
+# a moment of year 1 in Beijing time cannot be stored in UTC.
+EARLIEST_YEAR = 1900
+
+
+def too_early() -> forms.ValidationError:
+    return forms.ValidationError(_("Enter a date from %(year)s on."), code="too_early", params={"year": EARLIEST_YEAR})

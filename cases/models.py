@@ -307,6 +307,9 @@ class Case(models.Model):
             # The ledgers of cases closed in a period (reports.ledgers) read them off this
             # index instead of every case ever registered.
             models.Index(fields=["closed_at"], name="case_closed_at"),
+            # The few cases whose acceptance clock still runs, by date: the dashboard's
+            # on-time acceptance adds those fallen due to the rollup (workflow.counts.tallied).
+            models.Index(fields=["reported_at"], condition=models.Q(acceptance="open"), name="case_acceptance_open"),
         ]
         # Per-stage and sensitive-action permissions, held by role (workflow.permissions)
         # or granted per case through the guardian tables below.
@@ -622,6 +625,75 @@ class ScreeningItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.screening_return} · {self.case_id}"
+
+
+class MeetingMinutes(models.Model):
+    """The minutes of a township's monthly 排查 meeting (排查例会纪要): when and where it
+    was held, who chaired and attended, what it agreed, and — once closed — the month's
+    figures and the decisions taken at it as they stood at closing. One per township and
+    month; written and closed through screening.minutes, editable until closed, then never
+    changed (the service refuses, under the row's lock)."""
+
+    township = models.ForeignKey(OrgUnit, models.PROTECT, related_name="meeting_minutes",
+                                 verbose_name=_("township"))
+    # The first day of the month the meeting reviewed.
+    month = models.DateField(_("month"))
+    held_at = models.DateTimeField(_("held at"))
+    place = models.CharField(_("place"), max_length=200)
+    chair = models.CharField(_("chair"), max_length=64)
+    attendees = models.TextField(_("attendees"))
+    resolutions = models.TextField(_("matters agreed"), blank=True)
+    # Written when the minutes are closed: the figures (screening.meeting.meeting_data's
+    # totals and returns) and the decisions, so the closed minutes say what the meeting saw.
+    figures = models.JSONField(_("figures"), default=dict, blank=True)
+    decisions = models.JSONField(_("decisions"), default=list, blank=True)
+    written_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+",
+                                   verbose_name=_("written by"))
+    updated_at = models.DateTimeField(_("updated at"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                  related_name="+", verbose_name=_("closed by"))
+
+    class Meta:
+        verbose_name = _("meeting minutes")
+        verbose_name_plural = _("meeting minutes")
+        ordering = ["-month", "township__path"]
+        constraints = [
+            models.UniqueConstraint(fields=["township", "month"], name="meetingminutes_one_per_township_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.township} {self.month:%Y-%m}"
+
+
+class MonthlyReport(models.Model):
+    """A township's 矛盾纠纷排查情况表 for a month as submitted upward (报送): the rows of
+    reports.ledgers.monthly_table frozen at submission, who signed it (签发人) and who sent
+    it, when, and whether after its due time. Written once by reports.submission, never
+    changed: a later change of the cases shows as a difference, not in these figures."""
+
+    unit = models.ForeignKey(OrgUnit, models.PROTECT, related_name="monthly_reports", verbose_name=_("unit"))
+    month = models.DateField(_("month"))
+    rows = models.JSONField(_("rows"), default=list)
+    signed_by = models.CharField(_("signed by"), max_length=64)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+",
+                                     verbose_name=_("submitted by"))
+    submitted_at = models.DateTimeField(_("submitted at"))
+    # The due time it was submitted against, and whether it came after it: kept as
+    # submitted, so a later edit of the rule does not rewrite who was late.
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    is_late = models.BooleanField(_("late"), default=False)
+
+    class Meta:
+        verbose_name = _("monthly report")
+        verbose_name_plural = _("monthly reports")
+        ordering = ["-month", "unit__path"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "month"], name="monthlyreport_one_per_unit_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.month:%Y-%m}"
 
 
 class StageWriteError(RuntimeError):

@@ -1,4 +1,5 @@
-"""Validation and masking of parties' personal information (ID numbers, phones)."""
+"""Validation and masking of parties' personal information (ID numbers, phones), and the
+facts an ID number carries (id_facts)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # GB 11643-1999: weights of the first 17 digits, and the check character for sum % 11.
@@ -28,11 +30,30 @@ def validate_id_number(value: str) -> None:
     if not _ID_RE.match(value):
         raise ValidationError(_("An ID number has 17 digits followed by a digit or X."), code="id_format")
     try:
-        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        born = _birth_date(value)
     except ValueError:
-        raise ValidationError(_("The birth date inside this ID number does not exist."), code="id_birth") from None
+        born = None
+    # A birth date still to come does not exist either: nobody holds that number yet.
+    if born is None or born > timezone.localdate():
+        raise ValidationError(_("The birth date inside this ID number does not exist."), code="id_birth")
     if id_check_char(value[:17]) != value[17]:
         raise ValidationError(_("The check digit of this ID number is wrong."), code="id_checksum")
+
+
+def _birth_date(value: str) -> date:
+    """Characters 7–14 of an 18-character number: YYYYMMDD (GB 11643-1999)."""
+    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+
+
+def id_facts(id_number: str) -> tuple[date, str]:
+    """The birth date and the sex a mainland resident ID number carries (GB 11643-1999):
+    characters 7–14 are the birth date, and the 17th, the last of the sequence code, is
+    odd for a man and even for a woman. The sex is given as cases.models.Sex's value
+    ("male", "female"; this module sits below the models). Raises ValidationError, as
+    validate_id_number does, for a number that is not valid."""
+    value = id_number.upper()
+    validate_id_number(value)
+    return _birth_date(value), "male" if int(value[16]) % 2 else "female"
 
 
 def validate_phone(value: str) -> None:

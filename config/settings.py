@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "workflow",
     "screening",
     "reports",
+    "paper",
     "desk",
     "api",
     "demo",

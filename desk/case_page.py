@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from cases import personal_data
 from cases.models import Case, CaseDocument, CaseEvent, OrgUnit, PersonalDataAccess
+from paper.catalogue import print_list
 from workflow import counts, services
 from workflow import forms as forms_module
 from workflow.errors import CaseNotFound, CaseOperationError, InvalidData
@@ -111,12 +112,18 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
     for deadline in open_deadlines:
         deadline.shown_card = counts.card(deadline, now)
     events = timeline(case)
+    # Full numbers only after the explicit, recorded request (`reveal`), never by default.
+    unmasked = unmasked and PII in grants
+    parties = list(case.parties.all())
+    today = timezone.localdate()
+    for party in parties:
+        # The date of birth goes with the full ID number it is part of; otherwise the age.
+        party.shown_birth_date, party.age = personal_data.birth_shown(party, full=unmasked, on=today)
     context = {
         "case": case,
         "pii": PII in grants,
-        # Full numbers only after the explicit, recorded request (`reveal`), never by default.
-        "unmasked": unmasked and PII in grants,
-        "parties": case.parties.all(),
+        "unmasked": unmasked,
+        "parties": parties,
         "events": events,
         "notes": [e for e in events if e["event"].kind == "note"],
         "sessions": [e for e in events if e["event"].kind == "record_session"],
@@ -130,6 +137,8 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
         "orders": case.supervision_orders.select_related("deadline", "issued_by", "replied_by", "closed_by"),
         "lifecycle": diagram(case.stage),
         "outcome": outcome(case),
+        # The forms this case has to print (desk/paper.py).
+        "paper_forms": print_list(case),
         "problem": problem,
     }
     return render(request, "desk/case.html", context, status=status)

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 
@@ -32,8 +33,37 @@ class Parties(forms.BaseFormSet):
     }
 
 
+# What the printed forms ask of a party beyond who they are and how to reach them: folded
+# on the page, so that a quick report from a phone stays short, and opened where any is
+# given or refused.
+PARTY_FACTS = ("sex", "birth_date", "ethnicity", "occupation", "address")
+
+
+class PagePartyForm(PartyForm):
+    """A party as the page lays it out: the fields of who and how to reach first, the
+    facts for the forms folded below them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Here, not on the formset's forms: its empty form, the template new parties are
+        # added from, is built anew each time it is read.
+        self.fields["id_number"].widget.attrs.update(autocomplete="off", inputmode="text", maxlength=18)
+        self.fields["phone"].widget.attrs.update(inputmode="tel", autocomplete="off")
+        self.fields["birth_date"].widget = forms.DateInput(format="%Y-%m-%d", attrs={
+            "type": "date", "max": timezone.localdate().isoformat()})
+
+    def essentials(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in PARTY_FACTS]
+
+    def facts(self) -> list[forms.BoundField]:
+        return [self[name] for name in PARTY_FACTS]
+
+    def facts_open(self) -> bool:
+        return any(self[name].errors or self[name].value() for name in PARTY_FACTS)
+
+
 # absolute_max: the count of party forms is the client's word; past it, no form is built.
-PartyFormSet = forms.formset_factory(PartyForm, formset=Parties, extra=0, min_num=1, validate_min=True,
+PartyFormSet = forms.formset_factory(PagePartyForm, formset=Parties, extra=0, min_num=1, validate_min=True,
                                        max_num=MAX_PARTIES, validate_max=True, absolute_max=MAX_PARTIES)
 
 
@@ -55,21 +85,23 @@ class PageIntakeForm(IntakeForm):
         self.fields["people_involved"].widget.attrs["min"] = 1
         self.fields["amount"].widget.attrs["inputmode"] = "decimal"
         self.fields["summary"].widget.attrs["rows"] = 4
-        self.order_fields(["kind", "petition_type", "category", "source", "village", "title", "summary"])
+        self.order_fields(["kind", "petition_type", "category", "source", "village", "title", "summary",
+                           "occurred_at", "occurred_place"])
+        occurred = self.fields["occurred_at"]
+        occurred.widget = forms.DateTimeInput(format=LOCAL_MINUTE, attrs={
+            "type": "datetime-local", "max": timezone.localtime(self.at).strftime(LOCAL_MINUTE)})
         # Shown only while the kind chosen is a petition (desk.js; all of them without script).
         for name in PETITION_ONLY:
             self.fields[name].kind_only = Case.Kind.PETITION
 
 
 PETITION_ONLY = ("petition_type", "accused_unit", "is_repeat")
+# What a browser's datetime-local input sends and shows.
+LOCAL_MINUTE = "%Y-%m-%dT%H:%M"
 
 
 def party_formset(data: Any = None) -> Any:
-    formset = PartyFormSet(data, prefix="parties")
-    for form in [*formset.forms, formset.empty_form]:
-        form.fields["id_number"].widget.attrs.update(autocomplete="off", inputmode="text", maxlength=18)
-        form.fields["phone"].widget.attrs.update(inputmode="tel", autocomplete="off")
-    return formset
+    return PartyFormSet(data, prefix="parties")
 
 
 @login_required

@@ -4,10 +4,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from workflow.errors import CaseOperationError, InvalidData
 
 
 def form_id(text: str | None) -> int | None:
@@ -15,6 +18,20 @@ def form_id(text: str | None) -> int | None:
     and other digits int() refuses, which would end in a server error."""
     text = text or ""
     return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
+def carried_out(form: forms.Form, act: Callable[[], Any]) -> Any:
+    """Call a service (`act`) for a valid form; what it refuses goes onto the form, where
+    the person reads it: a field's errors beside the field, a refusal above the form. The
+    service's result, or None when it refused (nothing was written)."""
+    try:
+        return act()
+    except InvalidData as problem:
+        for field, errors in problem.errors.items():
+            form.add_error(field if field in form.fields else None, errors)
+    except CaseOperationError as refusal:
+        form.add_error(None, refusal.message)
+    return None
 
 
 def back(request: HttpRequest, default: str, *args: Any) -> HttpResponse:

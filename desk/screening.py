@@ -10,18 +10,20 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
 
 from cases.forms import ReadableText
 from cases.models import Case, Category, OrgUnit, Source
 from cases.periods import month_period, parse_month
 from cases.wording import series
 from screening.meeting import by_village, meeting_data
+from screening.minutes import MinutesForm, close_minutes, minutes_content, minutes_of, save_minutes
 from screening.returns import (
     decide_suspects,
     filed_returns,
@@ -36,10 +38,12 @@ from workflow.permissions import (
     cases_with_role_grant,
     filing_villages,
     grants_for_cases,
+    may_keep_minutes,
+    reviewed_units,
     visible_to,
 )
 
-from .responses import back, form_id
+from .responses import back, carried_out, form_id
 from .scope import UnitPeriodForm
 
 # What the meeting may decide on a case, recorded through the transition service.
@@ -102,17 +106,11 @@ def returns(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("This village's return cannot be filed here."))
         elif form.is_valid():
             data = form.cleaned_data
-            try:
-                filed = submit_return(
-                    actor=request.user, village=data["village"], month=month, nil=data["nil"],
-                    items=[{"case": c.pk} for c in data["cases"]], signed_off_by=data["signed_off_by"],
-                    note=data["note"])
-            except InvalidData as problem:
-                for field, errors in problem.errors.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            except CaseOperationError as refusal:
-                form.add_error(None, refusal.message)
-            else:
+            filed = carried_out(form, lambda: submit_return(
+                actor=request.user, village=data["village"], month=month, nil=data["nil"],
+                items=[{"case": c.pk} for c in data["cases"]], signed_off_by=data["signed_off_by"],
+                note=data["note"]))
+            if filed is not None:
                 messages.success(request, _("The return of %(village)s for %(month)s is filed.") % {
                     "village": filed.village.name, "month": f"{month:%Y-%m}"})
                 return back(request, "desk:returns:index")
@@ -180,7 +178,14 @@ def meeting(request: HttpRequest) -> HttpResponse:
     decisions recorded on cases."""
     if request.method == "POST":
         return decide_ticked(request)
-    choice = UnitPeriodForm(request.GET, user=request.user, months_only=True,
+    return meeting_page(request, request.GET)
+
+
+def meeting_page(request: HttpRequest, query: Any, minutes_form: MinutesForm | None = None,
+                 status: int = 200) -> HttpResponse:
+    """The meeting page for the township and month `query` names; with `minutes_form`, the
+    minutes' form as sent, with its errors."""
+    choice = UnitPeriodForm(query, user=request.user, months_only=True,
                             levels=(OrgUnit.Level.TOWNSHIP,))
     context: dict[str, Any] = {"choice": choice}
     if choice.is_valid() and choice.cleaned_data["unit"] is not None:
@@ -205,7 +210,106 @@ def meeting(request: HttpRequest) -> HttpResponse:
             })
         context.update(data=data, villages=villages, township=township, month=period.first,
                        printed_at=timezone.now(), rows_per_village=ROWS_PER_VILLAGE)
-    return render(request, "desk/meeting.html", context)
+        context.update(minutes_context(request.user, township, period.first, data.at, minutes_form))
+    return render(request, "desk/meeting.html", context, status=status)
+
+
+# ---------------------------------------------------------------------------------------
+# The meeting's minutes (screening.minutes): a folded form on the meeting page, and a PDF.
+
+# The decisions as the minutes' page names them.
+DECISION_LABELS = {
+    "assign": gettext_lazy("Assign"),
+    "supervise": gettext_lazy("Issue supervision order"),
+    "escalate": gettext_lazy("Escalate"),
+    "concealment_confirmed": gettext_lazy("Concealment confirmed"),
+    "concealment_dismissed": gettext_lazy("Concealment dismissed"),
+}
+# As the printed minutes write them (Chinese official wording, whatever the reader's language).
+DECISION_WORDS = {
+    "assign": "指派承办人",
+    "supervise": "督办",
+    "escalate": "上报",
+    "concealment_confirmed": "认定瞒报",
+    "concealment_dismissed": "排除瞒报嫌疑",
+}
+
+
+def minutes_context(user: Any, township: OrgUnit, month: Any, at: Any,
+                    form: MinutesForm | None = None) -> dict[str, Any]:
+    minutes = minutes_of(township, month)
+    content = minutes_content(minutes, at) if minutes is not None else None
+    may_keep = may_keep_minutes(user, township)
+    closed = content is not None and content.closed
+    if form is None and may_keep and not closed:
+        fields = ("held_at", "place", "chair", "attendees", "resolutions")
+        form = MinutesForm(initial={f: getattr(minutes, f) for f in fields} if minutes else {})
+    decisions = [{**d, "label": DECISION_LABELS.get(d["kind"], d["kind"])} for d in content.decisions] if content else []
+    return {"minutes": content, "minutes_decisions": decisions,
+            "minutes_form": form if may_keep and not closed else None,
+            "minutes_url": reverse("desk:meeting:minutes", args=[township.pk, f"{month:%Y-%m}"]),
+            "minutes_pdf": reverse("desk:meeting:minutes_pdf", args=[township.pk, f"{month:%Y-%m}"])}
+
+
+def minutes_scope(user: Any, township_id: str, month: str) -> tuple[OrgUnit, Any]:
+    """The township (one the person reviews) and the month a minutes' door names; 404 for
+    anything else, a bad id or month included."""
+    pk = form_id(township_id)
+    township = reviewed_units(user, (OrgUnit.Level.TOWNSHIP,)).filter(pk=pk).first() if pk else None
+    try:
+        first = parse_month(month)
+    except ValueError:  # BadPeriod
+        first = None
+    if township is None or first is None:
+        raise Http404
+    return township, first
+
+
+@login_required
+@require_POST
+def minutes(request: HttpRequest, township_id: str, month: str) -> HttpResponse:
+    """Save the minutes (action "save") or close them (action "close"). A form with errors
+    comes back on the meeting page (422), nothing written."""
+    township, first = minutes_scope(request.user, township_id, month)
+    query = QueryDict(mutable=True)
+    query.update({"unit": str(township.pk), "period": f"{first:%Y-%m}"})
+    page = reverse("desk:meeting:index") + "?" + query.urlencode() + "#minutes"
+    if request.POST.get("action") == "close":
+        try:
+            close_minutes(actor=request.user, township=township, month=first)
+        except CaseOperationError as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(request, _("The minutes are closed: they no longer change."))
+        return HttpResponseRedirect(page)
+    form = MinutesForm(request.POST)
+    if form.is_valid() and carried_out(form, lambda: save_minutes(
+            actor=request.user, township=township, month=first, data=form.cleaned_data)) is not None:
+        messages.success(request, _("The minutes are saved."))
+        return HttpResponseRedirect(page)
+    return meeting_page(request, query, minutes_form=form, status=422)
+
+
+@login_required
+@require_safe
+def minutes_pdf(request: HttpRequest, township_id: str, month: str) -> HttpResponse:
+    """The minutes as PDF (paper/minutes.html), for whoever reviews the township."""
+    township, first = minutes_scope(request.user, township_id, month)
+    found = minutes_of(township, first)
+    if found is None:
+        raise Http404
+    content = minutes_content(found)
+    # Imported on the first print: WeasyPrint loads Pango (desk/paper.py).
+    from paper.render import pdf_response, render_pdf
+
+    people = {u.pk: u for u in get_user_model().objects.filter(
+        pk__in=[found.written_by_id, found.closed_by_id or found.written_by_id])}
+    pdf = render_pdf("paper/minutes.html", {
+        "content": content, "minutes": found, "township": township, "month": first,
+        "decisions": [{**d, "words": DECISION_WORDS.get(d["kind"], d["kind"])} for d in content.decisions],
+        "written_by": people.get(found.written_by_id), "closed_by": people.get(found.closed_by_id),
+    })
+    return pdf_response(pdf, f"{township.name} {first:%Y-%m} 排查例会纪要.pdf")
 
 
 class ListedFlow(CaseFlow):

@@ -26,7 +26,9 @@ from . import (
     intake,
     ledgers,
     operation_frames,
+    paper,
     queue,
+    reporting,
     screening,
     workbench,
 )
@@ -98,6 +100,9 @@ class MeetingPages(MenuEntry):
     icon = "groups"
     permission = staticmethod(may_review)
     index_path = path("", only_for(may_review)(screening.meeting), name="index")
+    # The meeting's minutes (排查例会纪要): saved or closed from the meeting page, printed as PDF.
+    minutes_path = path("minutes/<str:township_id>/<str:month>/", screening.minutes, name="minutes")
+    minutes_pdf_path = path("minutes/<str:township_id>/<str:month>.pdf", screening.minutes_pdf, name="minutes_pdf")
 
 
 class LedgerPages(MenuEntry):
@@ -106,6 +111,9 @@ class LedgerPages(MenuEntry):
     permission = staticmethod(may_review)
     index_path = path("", ledgers.ledgers, name="index")
     import_path = path("import/", ledgers.import_page, name="import")
+    # The monthly table sent upward (报送) and the county's list of who sent it (desk/reporting.py).
+    monthly_path = path("monthly/", reporting.monthly, name="monthly")
+    monthly_pdf_path = path("monthly/<str:unit_id>/<str:month>.pdf", reporting.monthly_pdf, name="monthly_pdf")
 
 
 class AssessmentPages(MenuEntry):
@@ -138,6 +146,10 @@ class CasePages(Viewset):
     operate_path = path("<int:pk>/do/<slug:name>/", case_page.operate, name="operate")
     document_path = path("<int:pk>/documents/<int:document_id>/", case_page.document, name="document")
     reveal_path = path("<int:pk>/parties/", case_page.reveal, name="reveal")
+    # The case's forms as PDF (desk/paper.py): masked by GET, in full by a recorded POST.
+    paper_path = path("<int:pk>/paper/<slug:name>.pdf", paper.form, name="paper")
+    paper_full_path = path("<int:pk>/paper/full/", paper.full, name="paper_full")
+    dossier_path = path("<int:pk>/dossier.pdf", paper.dossier, name="dossier")
     operation_form_path = path("<int:pk>/form/<slug:name>/", operation_frames.operation_frame, name="operation_form")
 
 

@@ -16,6 +16,10 @@ What a row becomes, by what it records:
 Accepting needs 承办人 (a user, by name or username) and 牵头部门 (a department). The
 steps of one day are placed at 09:00, 10:00, 15:00 and 16:00 local time, in order.
 
+Where the ledger has them, the columns 发生时间 and 发生地点 give when and where the matter
+arose, and 性别, 民族, 出生日期, 职业 and 住址 describe the first party of 当事人; they are
+checked as at every door (cases.forms).
+
 The file comes from anyone who may import, so it is held to a ledger's size and shape
 before openpyxl parses any of it (`check_package`), and read within those bounds.
 """
@@ -38,8 +42,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from cases.ethnicity import by_name as ethnicity_by_name
 from cases.forms import IntakeForm, PartyForm
-from cases.models import Case, OrgUnit, Party
+from cases.models import Case, OrgUnit, Party, Sex
 from cases.wording import series
 from workflow import services
 from workflow.errors import CaseOperationError
@@ -50,6 +55,16 @@ from .ledgers import Labels
 REQUIRED = ("登记日期", "村（社区）", "纠纷名称", "纠纷类别", "来源", "当事人", "简要情况")
 HOURS = {"report": 9, "accept": 10, "resolve": 15, "close": 16}
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
+# A moment as ledgers write it; a date alone is the start of its day.
+MOMENT_FORMATS = tuple(f"{day}{between}{clock}" for day in DATE_FORMATS[:4] for between in (" ", "T", "")
+                       for clock in ("%H:%M", "%H:%M:%S", "%H时%M分", "%H时")) + DATE_FORMATS
+SEXES = {"男": Sex.MALE, "女": Sex.FEMALE, "男性": Sex.MALE, "女性": Sex.FEMALE}
+# The optional columns of the first party, and the form's fields they fill.
+PARTY_COLUMNS = {"性别": "sex", "民族": "ethnicity", "出生日期": "birth_date", "职业": "occupation", "住址": "address"}
+CASE_COLUMNS = {"发生时间": "occurred_at", "发生地点": "occurred_place"}
+# A refused field's column, to name it in the row's error.
+PARTY_FIELDS = {field: column for column, field in PARTY_COLUMNS.items()}
+CASE_FIELDS = {field: column for column, field in CASE_COLUMNS.items()}
 PARTY = re.compile(r"^(?P<name>.+?)\s*[（(](?P<role>[^）)]+)[）)]$")
 
 # What a file may hold. A hand-kept ledger has about 20 columns and a township's few
@@ -329,6 +344,24 @@ def parse_date(value: Any) -> date | None:
     raise ValueError(_("“%(value)s” is not a date (write 2026-03-05).") % {"value": text})
 
 
+def parse_moment(value: Any) -> datetime | None:
+    """A date and time of a cell, in local time; a date alone is the start of its day."""
+    if value in (None, ""):
+        return None
+    tz = ZoneInfo(settings.TIME_ZONE)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time.min, tzinfo=tz)
+    text = str(value).strip()
+    for fmt in MOMENT_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    raise ValueError(_("“%(value)s” is not a date and time (write 2026-03-05 14:30).") % {"value": text})
+
+
 def reverse(labels: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
     """Label → value, also under the label's short form ("山林土地" for "山林土地（土地流转）")
     and with a trailing 纠纷, as hand-kept ledgers write them; values map to themselves."""
@@ -447,20 +480,56 @@ def validate(columns: dict[str, int], rows: list[tuple[int, tuple[Any, ...]]], u
                 parties.append({"name": piece, "role": role})
         if not parties:
             err("当事人", _("A case has at least one party."))
+        # The first party's facts, as far as the ledger records them.
+        facts: dict[str, Any] = {}
+        for column, key in PARTY_COLUMNS.items():
+            raw = text(column)
+            if not raw:
+                continue
+            if key == "sex":
+                if raw in SEXES:
+                    facts[key] = SEXES[raw]
+                else:
+                    err(column, _("Unknown value “%(value)s”.") % {"value": raw})
+            elif key == "birth_date":
+                try:
+                    facts[key] = parse_date(cell(column))
+                except ValueError as error:
+                    err(column, str(error))
+            elif key == "ethnicity":
+                # "汉" for 汉族, as ledgers write it; a name of no group is the form's to refuse.
+                facts[key] = ethnicity_by_name(raw) or raw
+            else:
+                facts[key] = raw
+        if parties:
+            parties[0].update(facts)
+        try:
+            occurred = parse_moment(cell("发生时间"))
+        except ValueError as error:
+            err("发生时间", str(error))
+            occurred = None
         data = {
             "kind": Case.Kind.DISPUTE, "title": text("纠纷名称"), "summary": text("简要情况"),
             "village": village.pk if village else "", "people_involved": people, "amount": amount,
             "is_group": flag(cell("群体性")), "is_legacy": flag(cell("历史遗留")), **values,
+            "occurred_at": occurred or "", "occurred_place": text("发生地点"),
         }
         if village is not None and len(errors) == bad:
-            form = IntakeForm(data)
+            # Checked against the moment report_case will register the row at.
+            registered = datetime.combine(dates["登记日期"], time(HOURS["report"]), tzinfo=ZoneInfo(settings.TIME_ZONE))
+            form = IntakeForm(data, at=registered)
             if not form.is_valid():
                 for name, messages in form.errors.items():
-                    err(str(form.fields[name].label) if name in form.fields else name, " ".join(messages))
+                    column = CASE_FIELDS.get(name) or (str(form.fields[name].label) if name in form.fields else name)
+                    err(column, " ".join(messages))
             for party in parties:
                 party_form = PartyForm(party)
                 if not party_form.is_valid():
-                    err("当事人", " ".join(m for ms in party_form.errors.values() for m in ms))
+                    by_column: dict[str, list[str]] = {}
+                    for name, messages in party_form.errors.items():
+                        by_column.setdefault(PARTY_FIELDS.get(name, "当事人"), []).extend(messages)
+                    for column, messages in by_column.items():
+                        err(column, " ".join(messages))
         row = Row(number, text("编号"), data, parties, dates["登记日期"] or date.min,
                   dates["受理日期"], dates["化解日期"], dates["办结日期"])
         closure_text = text("办结方式")

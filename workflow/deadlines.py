@@ -84,6 +84,15 @@ def profile_chain(code: str) -> list[int]:
     return chain
 
 
+def unit_rule(unit: OrgUnit, kind: str) -> DeadlineRule | None:
+    """The rule of `kind` for a unit's own clocks (a village's return, a township's monthly
+    table): of the unit's profile, nearest profile first. Cached: no query once the rules
+    are read."""
+    chain = profile_chain(unit_profile(unit))
+    rules = [r for r in _rules.get() if r.kind == kind and r.profile_id in chain]
+    return min(rules, key=lambda r: chain.index(r.profile_id), default=None)
+
+
 def pick_rule(rules: list[DeadlineRule], chain: list[int], kind: str, case: Case) -> DeadlineRule | None:
     """The rule for one clock: nearest profile first, then the most specific match."""
     matching = [

@@ -35,6 +35,7 @@ class DeadlineKind(models.TextChoices):
     TAKE_OVER = "take_over", _("Take-over by the level above")
     SCREENING_RETURN = "screening_return", _("Monthly screening return")
     SUPERVISION = "supervision", _("Supervision order")
+    MONTHLY_REPORT = "monthly_report", _("Monthly table reported upward")
 
 
 class RuleProfile(models.Model):
@@ -300,6 +301,41 @@ class ReturnDeadline(Clock):
 
     def __str__(self) -> str:
         return f"{self.village_id} {self.month:%Y-%m} → {self.due_at:%Y-%m-%d}"
+
+
+class ReportDeadline(Clock):
+    """The clock of one township's monthly 矛盾纠纷排查情况表 sent upward (报送) for one
+    month: opened from the rule of kind monthly_report (workflow.report_clocks.report_due),
+    met when the township submits (reports.submission.freeze_monthly), and swept like a
+    village's return: yellow card, then red card, never escalated (the red card reaches the
+    county already). A model of its own rather than a generalised ReturnDeadline: a
+    return's clock has a village and a closing time that a township's table has not, and
+    the villages' clocks are read by the screening pages, the board and the assessment."""
+
+    LADDER = LADDER[:2]
+
+    unit = models.ForeignKey(OrgUnit, models.CASCADE, related_name="report_deadlines", verbose_name=_("township"))
+    month = models.DateField(_("month"))
+    met_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("monthly table deadline")
+        verbose_name_plural = _("monthly table deadlines")
+        ordering = ["-month", "due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "month"], name="reportdeadline_one_per_unit_month")
+        ]
+        indexes = [
+            # The sweep's work queue for the townships' tables, as for returns.
+            models.Index(
+                fields=["next_action_at"],
+                condition=Q(met_at__isnull=True, next_action_at__isnull=False),
+                name="reportdeadline_sweep_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.month:%Y-%m} → {self.due_at:%Y-%m-%d}"
 
 
 

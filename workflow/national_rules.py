@@ -30,6 +30,10 @@ NATIONAL: list[tuple[Any, ...]] = [
     # the 25th of the month after (docs/workflow.md: Deadlines). A due day on a rest day moves to the next
     # working day like any calendar-day term.
     ("screening_return", "", "", "", 25, CAL, 3, 0, 0, "排查工作规范（可配置）：次月25日前报送"),
+    # A township's 矛盾纠纷排查情况表 for a month is due upward this many days after the
+    # month's last day: the 5th of the month after, a local rule (docs/reporting.md), swept
+    # like a return (workflow.report_clocks): yellow card two days before, red card after.
+    ("monthly_report", "", "", "", 5, CAL, 2, 0, 0, "排查工作规范（可配置）：次月5日前报送情况表"),
 ]
 
 # Provinces differ: 浙江 5 工作日 to accept a petition, 30 日 to finish it,
@@ -55,6 +59,18 @@ def seed_rules(profile_model: Any, rule_model: Any) -> None:
             values = dict(zip(FIELDS, row, strict=True))
             key = {k: values.pop(k) for k in ("kind", "case_kind", "category", "risk")}
             rule_model.objects.update_or_create(profile=profile, **key, defaults=values)
+
+
+def seed_rule(profile_model: Any, rule_model: Any, kind: str) -> None:
+    """The national rule of `kind` alone, when it is not there yet: a later migration
+    adding a kind leaves every rule an administrator edited as it is."""
+    national, _ = profile_model.objects.get_or_create(code="national", defaults={"name": "全国默认"})
+    for row in NATIONAL:
+        values = dict(zip(FIELDS, row, strict=True))
+        if values["kind"] != kind:
+            continue
+        key = {k: values.pop(k) for k in ("kind", "case_kind", "category", "risk")}
+        rule_model.objects.get_or_create(profile=national, **key, defaults=values)
 
 
 # The default assessment (考核) of villages and townships, 百分制. (indicator, method,

@@ -468,3 +468,35 @@ def grants_for_cases(actor: Any, cases: Iterable[Case]) -> dict[int, frozenset[s
     return {case.pk: frozenset() if case.accused_unit_id is not None and case.accused_unit_id in accused
             else frozenset(held.get(case.pk, set()) | _by_role(memberships, case)) for case in cases}
 
+
+
+# The paper of the monthly screening cycle: the meeting's minutes and the monthly table
+# sent upward are written by officers and supervisors (IMPORTING_ROLES: those who act for
+# a unit, not a viewer, who only reads).
+
+
+def may_keep_minutes(user: Any, township: OrgUnit) -> bool:
+    """Whether `user` writes and closes the minutes of `township`'s monthly meeting: an
+    officer or supervisor of the township or of a unit above it, among those who review it
+    (reviewed_units). A viewer reviews the township and reads its minutes, but writes none."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return (units_reached(user, IMPORTING_ROLES).filter(pk=township.pk, level=OrgUnit.Level.TOWNSHIP).exists())
+
+
+def may_read_minutes(user: Any, township: OrgUnit) -> bool:
+    """Whether `user` reads `township`'s minutes and monthly tables: whoever reviews it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return reviewed_units(user, (OrgUnit.Level.TOWNSHIP,)).filter(pk=township.pk).exists()
+
+
+def may_submit_monthly(user: Any, unit: OrgUnit) -> bool:
+    """Whether `user` submits `unit`'s monthly table upward (报送): an officer or supervisor
+    of the township itself, which answers for its figures; the county above receives the
+    table and does not send it for the township."""
+    if user is None or not user.is_authenticated or not user.is_active or unit.level != OrgUnit.Level.TOWNSHIP:
+        return False
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, unit=unit, role__in=IMPORTING_ROLES).exists()

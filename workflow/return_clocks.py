@@ -38,10 +38,8 @@ LEVELS = {Step.WARNING: Notification.Level.WARNING, Step.OVERDUE: Notification.L
 
 
 def return_rule(village: OrgUnit) -> DeadlineRule | None:
-    """The screening_return rule of the village's profile, nearest profile first."""
-    chain = deadlines.profile_chain(deadlines.unit_profile(village))
-    rules = [r for r in deadlines._rules.get() if r.kind == DeadlineKind.SCREENING_RETURN and r.profile_id in chain]
-    return min(rules, key=lambda r: chain.index(r.profile_id), default=None)
+    """The screening_return rule of the village's profile."""
+    return deadlines.unit_rule(village, DeadlineKind.SCREENING_RETURN)
 
 
 def return_clock(village: OrgUnit, month: date) -> ReturnDeadline | None:

@@ -174,7 +174,7 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
     cases, until the actor says they have looked (`repeats_seen`) — on the intake page
     and through the API alike."""
     at = at or timezone.now()
-    form = IntakeForm(data)
+    form = IntakeForm(data, at=at)
     party_forms = [PartyForm(p) for p in parties]
     errors, labels = {}, {}
     if not form.is_valid():

@@ -83,15 +83,21 @@ def _postgresql() -> list[str]:
         f"""CREATE OR REPLACE FUNCTION workflow_tally_key(c cases_case) RETURNS text
             LANGUAGE sql STABLE AS $$ SELECT concat_ws('|', {_key_values("postgresql", "c")}) $$""",
         """CREATE OR REPLACE FUNCTION workflow_case_tally() RETURNS trigger LANGUAGE plpgsql AS $$
+           DECLARE old_key text; new_key text;
            BEGIN
              IF TG_OP = 'INSERT' THEN
                PERFORM workflow_tally_add(NEW, 1);
+               RETURN NULL;
              ELSIF TG_OP = 'DELETE' THEN
                PERFORM workflow_tally_add(OLD, -1);
-             ELSIF workflow_tally_key(OLD) < workflow_tally_key(NEW) THEN
+               RETURN NULL;
+             END IF;
+             old_key := workflow_tally_key(OLD);
+             new_key := workflow_tally_key(NEW);
+             IF old_key < new_key THEN
                PERFORM workflow_tally_add(OLD, -1);
                PERFORM workflow_tally_add(NEW, 1);
-             ELSIF workflow_tally_key(OLD) > workflow_tally_key(NEW) THEN
+             ELSIF old_key > new_key THEN
                PERFORM workflow_tally_add(NEW, 1);
                PERFORM workflow_tally_add(OLD, -1);
              END IF;

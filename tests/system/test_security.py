@@ -80,11 +80,12 @@ def test_pages_refuse_to_be_framed_or_sniffed(cast: Any, client: Any) -> None:
 def fill(route: str, pattern: str, objects: dict[str, int]) -> str:
     """The route's URL with its arguments filled in with real objects."""
     kwargs: dict[str, Any] = {}
-    for arg in ("pk", "name", "uidb64", "token", "document_id", "handle"):
+    for arg in ("pk", "name", "uidb64", "token", "document_id", "handle", "unit_id", "township_id", "month"):
         if any(f"<{kind}{arg}>" in pattern for kind in ("int:", "slug:", "str:", "")) or f"(?P<{arg}>" in pattern:
             kwargs[arg] = {"pk": objects["notification"] if "notification" in route or route.endswith(":read")
                            else objects["case"], "name": "note", "uidb64": "MQ", "token": "set-password",
-                           "document_id": 1, "handle": "0123456789abcdef"}[arg]
+                           "document_id": 1, "handle": "0123456789abcdef", "unit_id": objects["unit"],
+                           "township_id": objects["unit"], "month": "2026-02"}[arg]
     return reverse(route, kwargs=kwargs)
 
 
@@ -99,14 +100,15 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(cast: 
                                data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk})
     notification = Notification.objects.create(user=cast.olga, kind="note", text="…", case=case,
                                                created_at=local(2026, 3, 3, 9))
-    objects = {"case": case.pk, "notification": notification.pk}
+    objects = {"case": case.pk, "notification": notification.pk, "unit": cast.liulin.pk}
     signed_in = Client(enforce_csrf_checks=True)
     signed_in.force_login(cast.olga)
     anonymous = Client(enforce_csrf_checks=True)
     body = {"text": "伪造的备注", "assignee": cast.mia.pk, "cases": [case.pk], "username": "olga",
             "password": "pw-olga", "old_password": "pw-olga", "new_password1": "Forged-2026-x",
             "new_password2": "Forged-2026-x", "language": "en", "email": "olga@example.com", "confirm": "1",
-            "reason": "伪造", "risk": "major"}
+            "reason": "伪造", "risk": "major", "held_at": "2026-03-02T09:00", "place": "会议室", "chair": "伪造",
+            "attendees": "伪造", "signed_by": "伪造", "township": cast.liulin.pk, "month": "2026-02"}
     before = state()
     for route, pattern in page_routes():
         if route == "api-token":

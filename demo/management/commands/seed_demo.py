@@ -45,6 +45,14 @@ DEFAULT_PASSWORD = "tiaochu-demo"
 WINDOW_DAYS = 150
 PETITION_SHARE = 0.3
 RESPONDENT_BIRTH_YEARS = (1958, 1996)
+# Cases registered longer ago than this came before the intake asked for the facts the
+# printed forms need (when and where, a party's ethnicity and occupation): their forms
+# print blanks, as older cases' do.
+FACTS_SINCE_DAYS = 110
+# A party's ethnicity in a county of southern Anhui: nearly all 汉族, a few 回族 and 畲族.
+ETHNICITY_WEIGHTS = (("汉族", 96), ("回族", 3), ("畲族", 1))
+OCCUPATION_WEIGHTS = (("农民", 55), ("务工人员", 15), ("个体工商户", 10), ("退休职工", 6), ("无业", 6),
+                      ("个体运输户", 3), ("教师", 2), ("村民小组长", 3))
 
 L = OrgUnit.Level
 S = Case.Stage
@@ -402,6 +410,9 @@ class Story:
 class Seeder:
     def __init__(self, *, seed: int, password: str, now: datetime) -> None:
         self.rng = random.Random(seed)
+        # The facts the forms print are drawn from a sequence of their own, so the cases,
+        # their stories and their steps stay those the seed has always made.
+        self.facts_rng = random.Random(f"facts-{seed}")
         self.password = password
         self.now = now
         self.accounts: list[tuple[str, str, str, str]] = []
@@ -755,6 +766,8 @@ class Seeder:
         story.ctx.update(date=f"{happened.month}月{happened.day}日", month=str(finished.month))
         story.data.update(title=story.template.title.format(**story.ctx),
                           summary=story.template.summary.format(**story.ctx))
+        if reported >= self.now - timedelta(days=FACTS_SINCE_DAYS):
+            self.add_facts(story, happened)
         reporter = self.reporter_for(story)
         try:
             case = services.report_case(actor=reporter, data=story.data, parties=story.parties, at=times[0],
@@ -764,6 +777,25 @@ class Seeder:
         state: dict[str, Any] = {"skip_decision": False}
         for op, at in zip(story.plan, times[1:], strict=True):
             getattr(self, f"do_{op if op != 'escalate_fast' else 'escalate'}")(case.pk, story, at, state)
+
+    def add_facts(self, story: Story, happened: datetime) -> None:
+        """When and where the matter arose (the day its summary names, before the report),
+        and each person's ethnicity and occupation; a quick report now and then leaves a
+        party's out. Sex and birth date come from the ID numbers, as at every door."""
+        rng = self.facts_rng
+        minute = rng.choice((0, 10, 20, 30, 40, 50))
+        story.data["occurred_at"] = happened.replace(hour=rng.randint(7, 20), minute=minute, second=0, microsecond=0)
+        ctx = story.ctx
+        story.data["occurred_place"] = f"{COUNTY_NAME}{ctx['town']}镇{ctx['village']}{ctx['grp']}组"
+        for party in story.parties:
+            if not party["id_number"] or rng.random() < 0.1:
+                continue  # an organisation, or told in a hurry
+            party["ethnicity"] = self.weighted(rng, ETHNICITY_WEIGHTS)
+            party["occupation"] = self.weighted(rng, OCCUPATION_WEIGHTS)
+
+    @staticmethod
+    def weighted(rng: random.Random, pairs: tuple[tuple[str, int], ...]) -> str:
+        return rng.choices([value for value, __ in pairs], weights=[weight for __, weight in pairs])[0]
 
     def timeline(self, story: Story) -> list[datetime]:
         rng = self.rng
