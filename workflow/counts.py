@@ -293,7 +293,12 @@ def tallied(units: Iterable[OrgUnit] | UnitCases, first: date, end: date, at: da
     def figures(unit: int, key: tuple[Any, ...]) -> dict[str, int]:
         return out[unit].setdefault(key, dict.fromkeys(FIGURES, 0))
 
-    rows = (CaseTally.objects.filter(month__gte=first, month__lt=end).exclude(n=0).order_by()
+    # Only the rows of the units' cases (the rollup's columns hold 0 for none): a township
+    # reads its own villages' rows, not the county's.
+    areas = list(grouping.areas_of)
+    theirs = (Q(village_id__in=areas) | Q(village_id=0, registered_unit_id__in=areas)
+              | Q(lead_department_id__in=sorted(grouping.departments)))
+    rows = (CaseTally.objects.filter(theirs, month__gte=first, month__lt=end).exclude(n=0).order_by()
             .values(*by, *OWNERSHIP)
             .annotate(**{name: Sum("n", filter=condition) if condition else Sum("n")
                          for name, condition in TALLIED.items()}))

@@ -454,6 +454,12 @@ def as_offered(door: Door, which: int = 0) -> dict[str, list[Any]]:
 
 
 def sweep(world: World, name: str, door: Door) -> None:
+    if not door.fields:
+        # Nothing to send but the door itself (a case's page, a printed form): each place it
+        # was found, once. Every other knock would repeat one of these requests.
+        for which in range(len(door.found)):
+            knock(world, name, door, which, {})
+        return
     knock(world, name, door, 0, as_offered(door))
     for i, value in enumerate(AWKWARD):
         knock(world, name, door, i, {field_name: [value] for field_name in door.fields})
@@ -483,6 +489,9 @@ def field_strategy(door: Door, which: int, name: str, ids: list[str]) -> st.Sear
 
 
 def fuzz(world: World, name: str, door: Door) -> None:
+    if not door.fields:
+        return  # nothing to vary: the sweep knocked at every place it was found
+
     def values(which: int) -> st.SearchStrategy[dict[str, list[Any]]]:
         return st.fixed_dictionaries({field_name: field_strategy(door, which, field_name, world.ids)
                                       for field_name in door.fields})
