@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from cases.models import CaseEvent
 from notifications.models import Notification
 from tests.conftest import local, report
-from tests.doors import page_routes, state
+from tests.doors import page_routes, rows
 from workflow import services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +109,7 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(cast: 
             "new_password2": "Forged-2026-x", "language": "en", "email": "olga@example.com", "confirm": "1",
             "reason": "伪造", "risk": "major", "held_at": "2026-03-02T09:00", "place": "会议室", "chair": "伪造",
             "attendees": "伪造", "signed_by": "伪造", "township": cast.liulin.pk, "month": "2026-02"}
-    before = state()
+    before = rows()
     for route, pattern in page_routes():
         if route == "api-token":
             continue  # reads no session: below
@@ -121,7 +121,7 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(cast: 
             response = client.post(url, json.dumps(body), content_type="application/json") if api else client.post(
                 url, body)
             assert response.status_code == 403, (route, url, response.status_code)
-            assert state() == before, route
+            assert rows() == before, route
     assert signed_in.session["_auth_user_id"] == str(cast.olga.pk)  # logout refused too
     assert "django_language" not in signed_in.cookies
     # The refusals are CSRF's: with the token, the same form goes through.
