@@ -29,13 +29,14 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from cases.models import Case, OrgUnit
 from cases.periods import Period, month_period
 
-from .models import CaseTally, Deadline, DeadlineKind
+from .models import CaseTally, Deadline, DeadlineKind, SupervisionOrder
 from .tally import BEIJING
 
 HANDLED = Q(accepted_at__isnull=False)
@@ -334,3 +335,84 @@ def tallied(units: Iterable[OrgUnit] | UnitCases, first: date, end: date, at: da
 def local_month(moment: datetime) -> date:
     """The first day of the month `moment` falls in, in Beijing time (the rollup's months)."""
     return timezone.localtime(moment, BEIJING).date().replace(day=1)
+
+
+# ---------------------------------------------------------------------------------------
+# What a supervisor presses on (督办), by unit: the cards of the open cases, the escalated
+# ones and those under a supervision order, for many units in one statement however many
+# units and cases (the supervision board, issue 16).
+
+PRESSING_FIGURES = ("red", "yellow", "escalated", "supervised")
+
+
+def pressing_by_unit(cases: QuerySet[Case], units: Iterable[OrgUnit] | UnitCases,
+                     now: datetime | None = None) -> dict[int, dict[str, int]]:
+    """Of `cases` (a page's selection, e.g. visible_to(user).open()), those of each unit
+    as Case.objects.within selects them (UnitCases): unit id →
+    "red" (overdue now), "yellow" (warned, not overdue: the queue's yellow card),
+    "escalated" (上报, the stage) and "supervised" (under a supervision order not closed:
+    督办中) → number of cases.
+
+    One statement however many units and cases. The cases with a village — nearly all —
+    are read from the open cases' covering index alone (case_open_covering), which holds
+    the village but not the registering unit, in three parts: their cards, from each
+    carded case's earliest due time among its running clocks warned or past due (red when
+    that is past, yellow otherwise: `overdue` and `warned` above, decided for all cases
+    in one pass over the clocks rather than by a subquery per case); the escalated ones,
+    a range of that index; those under an order, from the few open orders. The cases
+    without a village, few, are counted by `overdue` and `warned` themselves. Written as
+    Exists per case and grouped by the units' columns, the same figures took twice as
+    long over a county's hundred thousand open cases."""
+    now = now or timezone.now()
+    grouping = unit_cases(units)
+    out = {u.pk: dict.fromkeys(PRESSING_FIGURES, 0) for u in grouping.units}
+    carded = (Deadline.objects.filter(met_at__isnull=True, paused_at__isnull=True)
+              .filter(Q(warn_at__lte=now) | Q(due_at__lt=now))
+              .order_by().values("case_id").annotate(first_due=Min("due_at")))
+    under_order = SupervisionOrder.objects.filter(closed_at__isnull=True).values("case_id")
+    escalated = Q(stage=Case.Stage.ESCALATED)
+
+    def compiled(queryset: QuerySet[Any]) -> tuple[str, list[Any]]:
+        sql, params = queryset.query.sql_with_params()
+        return sql, list(params)
+
+    with_village = cases.filter(village__isnull=False).order_by()
+    # A department's cases are those it leads: read only when a department is asked for.
+    lead = ["lead_department_id"] if grouping.departments else []
+
+    def of_villages(selection: QuerySet[Case]) -> tuple[str, list[Any]]:
+        return compiled(selection.values("id", "village_id", "accused_unit_id", *lead))
+
+    moment = connection.ops.adapt_datetimefield_value(now)
+    village_cases, village_params = of_villages(with_village)
+    clocks_sql, clocks_params = compiled(carded)
+    escalated_sql, escalated_params = of_villages(with_village.filter(escalated))
+    ordered_sql, ordered_params = of_villages(with_village.filter(pk__in=under_order))
+    without_sql, without_params = compiled(
+        cases.filter(village__isnull=True).filter(warned(now) | escalated | Q(pk__in=under_order)).order_by()
+        .values("registered_unit_id", "accused_unit_id", *lead)
+        .annotate(red=Count("pk", filter=Q(overdue(now))), yellow=Count("pk", filter=Q(warned(now)) & ~Q(overdue(now))),
+                  escalated=Count("pk", filter=escalated), supervised=Count("pk", filter=Q(pk__in=under_order))))
+    # Written out around the ORM's own statements: the ORM joins no grouped subquery (the
+    # carded clocks, one row a case). Columns: village, registering unit (for a case
+    # without a village), accused unit, lead department, then PRESSING_FIGURES.
+    none = "CAST(NULL AS BIGINT)"
+    leading = "c.lead_department_id" if lead else none
+    keys = f"c.village_id, {none}, c.accused_unit_id, {leading}"
+    groups = "GROUP BY c.village_id, c.accused_unit_id" + (", c.lead_department_id" if lead else "")
+    statement = (
+        f"SELECT {keys}, COUNT(*) FILTER (WHERE d.first_due < %s), COUNT(*) FILTER (WHERE d.first_due >= %s), 0, 0 "
+        f"FROM ({village_cases}) c JOIN ({clocks_sql}) d ON d.case_id = c.id {groups} "
+        f"UNION ALL SELECT {keys}, 0, 0, COUNT(*), 0 FROM ({escalated_sql}) c {groups} "
+        f"UNION ALL SELECT {keys}, 0, 0, 0, COUNT(*) FROM ({ordered_sql}) c {groups} "
+        f"UNION ALL SELECT {none}, w.registered_unit_id, w.accused_unit_id, {'w.lead_department_id' if lead else none}, "
+        f"w.red, w.yellow, w.escalated, w.supervised FROM ({without_sql}) w")
+    params = [moment, moment, *village_params, *clocks_params, *escalated_params, *ordered_params, *without_params]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    for village, registered, accused, led_by, *figures in rows:
+        for unit in grouping.owners(village, registered, accused, led_by):
+            for name, n in zip(PRESSING_FIGURES, figures, strict=True):
+                out[unit][name] += n
+    return out

@@ -326,7 +326,7 @@ def fill(cases: int, *, log: Any = print) -> None:
         INSERT INTO {c} (id, kind, petition_type, number, registered_unit_id, year, serial, title, summary, category,
                          source, village_id, responsible_unit_id, lead_department_id, accused_unit_id, assignee_id,
                          reporter_id, risk, people_involved, amount, is_group, is_legacy, is_repeat, stage, closure,
-                         outcome, satisfaction, reported_at, accepted_at, resolved_at, closed_at)
+                         outcome, satisfaction, reported_at, accepted_at, resolved_at, closed_at, occurred_place)
         SELECT p.g, p.kind, CASE WHEN p.kind = 'petition' THEN 'claim' ELSE '' END,
                tw.code || '-' || extract(year FROM p.reported_at)::int || '-' || lpad(p.g::text, 7, '0'), tw.id, extract(year FROM p.reported_at)::int, p.g,
                (ARRAY['土地流转租金纠纷', '宅基地界址纠纷', '拖欠工资纠纷', '邻里漏水纠纷', '征地补偿信访'])[1 + p.h1 % 5]
@@ -345,7 +345,7 @@ def fill(cases: int, *, log: Any = print) -> None:
                     THEN '{{"kind": "agreement_written", "summary": "双方达成书面协议。"}}'::jsonb
                     ELSE '{{}}'::jsonb END,
                CASE WHEN p.stage = 'closed' THEN 'satisfied' ELSE '' END,
-               p.reported_at, p.accepted_at, p.resolved_at, p.closed_at
+               p.reported_at, p.accepted_at, p.resolved_at, p.closed_at, ''
         FROM g_case p JOIN g_township tw ON tw.t = p.t JOIN g_village vi ON vi.t = p.t AND vi.v = p.v
              JOIN g_officer o ON o.t = p.t AND o.o = p.o
         ORDER BY p.g
@@ -353,11 +353,13 @@ def fill(cases: int, *, log: Any = print) -> None:
     # Each case's id is its row number in the plan (p.g below); new ones come after.
     timed("case ids", f"SELECT setval(pg_get_serial_sequence('{c}', 'id'), {cases})")
     timed("parties", f"""
-        INSERT INTO {Party._meta.db_table} (case_id, name, role, id_number, phone, address)
+        INSERT INTO {Party._meta.db_table} (case_id, name, role, id_number, phone, address, sex, ethnicity,
+                                            occupation)
         SELECT p.g, x.name || p.g, x.role,
                CASE WHEN x.role = 'applicant' THEN '110105' || lpad((p.h1 % 100000000)::text, 8, '0')
                     || lpad((p.h2 % 10000)::text, 4, '0') ELSE '' END,
-               CASE WHEN x.role = 'applicant' THEN '138' || lpad((p.h3 % 100000000)::text, 8, '0') ELSE '' END, ''
+               CASE WHEN x.role = 'applicant' THEN '138' || lpad((p.h3 % 100000000)::text, 8, '0') ELSE '' END, '',
+               '', '', ''
         FROM g_case p CROSS JOIN (VALUES ('张', 'applicant'), ('李', 'respondent')) AS x(name, role)
         ORDER BY p.g
     """)

@@ -186,7 +186,8 @@ def test_every_page_and_the_api_agree_on_what_is_overdue_now(cast: Any, client: 
 
     client.force_login(cast.sam)
     board = client.get(reverse("desk:board:index")).context
-    assert {row["case"].pk for group in board["units"] for row in group["rows"] if row["case"].overdue} == late
+    assert {row["case"].pk for row in board["rows"] if row["case"].overdue} == late
+    assert board["units"][0]["lines"][0]["red"] == len(late)  # 柳林镇's own line (issue 16)
     dashboard = client.get(reverse("desk:dashboard:index"), {"unit": cast.liulin.pk, "period": "2026-11"}).context
     assert dashboard["totals"]["overdue"] == len(late)
     by_village = dict(zip(dashboard["charts"]["overdue"]["labels"], dashboard["charts"]["overdue"]["values"], strict=True))
