@@ -18,6 +18,7 @@ from cases.ethnicity import CHOICES as ETHNICITIES
 from cases.forms import MAX_PARTIES
 from cases.models import Case, CaseEvent, Category, DeviceToken, OrgUnit, Party, Sex, Source
 from notifications.models import Notification
+from workflow.forms import ResolveForm
 from workflow.models import Deadline
 from workflow.permissions import PII
 
@@ -95,13 +96,15 @@ class CaseDetailSerializer(CaseListSerializer):
     # Empty until the case is a petition / closed: "" belongs to the schema's enum.
     petition_type = serializers.ChoiceField(choices=Case.PetitionType.choices, allow_blank=True, read_only=True)
     closure = serializers.ChoiceField(choices=Case.Closure.choices, allow_blank=True, read_only=True)
+    leader_id = serializers.IntegerField(read_only=True, allow_null=True,
+                                         help_text="The leader in personal charge of the case (领导包案), if any.")
     deadlines = serializers.SerializerMethodField()
     operations = serializers.SerializerMethodField()
 
     class Meta(CaseListSerializer.Meta):
         fields = CaseListSerializer.Meta.fields + [
             "petition_type", "summary", "people_involved", "amount", "is_group", "is_legacy", "is_repeat",
-            "lead_department", "closure", "outcome", "satisfaction", "occurred_at", "occurred_place", "accepted_at",
+            "lead_department", "leader_id", "closure", "outcome", "satisfaction", "occurred_at", "occurred_place", "accepted_at",
             "resolved_at", "closed_at", "parties", "deadlines", "operations",
         ]
 
@@ -143,6 +146,16 @@ class PartyInputSerializer(serializers.Serializer):
     address = Text(required=False, allow_blank=True)
 
 
+class OnTheSpotSerializer(serializers.Serializer):
+    lead_department = serializers.IntegerField(min_value=1, max_value=2**63 - 1,
+                                               help_text="The department that leads the case (谁主管谁负责).")
+    outcome = serializers.ChoiceField(
+        choices=ResolveForm.DISPUTE_OUTCOMES,
+        help_text="A JSON body carries no file: a written agreement, recorded with its signed document, is "
+                  "settled on the intake page; here the oral agreement (人民调解法 第二十八条).")
+    summary = Text(help_text="What was agreed.")
+
+
 class CaseCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Case.Kind.choices)
     petition_type = serializers.ChoiceField(choices=Case.PetitionType.choices, required=False, allow_blank=True)
@@ -166,6 +179,15 @@ class CaseCreateSerializer(serializers.Serializer):
         required=False, default=False,
         help_text="true once the client has shown the cases a 400 named under errors.repeats_seen: a party of "
                   "this case is a party of another open or recent case (重复信访).")
+    village_mediation = serializers.BooleanField(
+        required=False, default=False,
+        help_text="A dispute the village's people's mediation committee mediates itself (小事不出村): the village "
+                  "is its responsible unit. A petition stays with the township.")
+    on_the_spot = OnTheSpotSerializer(
+        required=False, allow_null=True,
+        help_text="当场调解、即调即结: the dispute was settled as it was brought. It is registered, accepted by the "
+                  "one registering it (who must accept and may carry cases of its responsible unit), mediated and "
+                  "resolved with this agreement at once, each step in its events; its follow-up visit is then due.")
     parties = PartyInputSerializer(many=True, max_length=MAX_PARTIES)
 
 

@@ -174,9 +174,17 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         """Register a case (登记), with the same validation as the intake page."""
         shape = s.CaseCreateSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        data = {k: v for k, v in request.data.items() if k != "parties"}
-        case = services.report_case(actor=request.user, data=data, parties=list(shape.initial_data["parties"]),
-                                    repeats_seen=shape.validated_data.get("repeats_seen", False))
+        data = {k: v for k, v in request.data.items() if k not in ("parties", services.ON_THE_SPOT)}
+        parties, repeats_seen = list(shape.initial_data["parties"]), shape.validated_data.get("repeats_seen", False)
+        settlement = shape.validated_data.get(services.ON_THE_SPOT)
+        if settlement is None:
+            case = services.report_case(actor=request.user, data=data, parties=parties, repeats_seen=repeats_seen)
+        else:
+            try:
+                case = services.settle_on_the_spot(actor=request.user, data=data, parties=parties,
+                                                   settlement=dict(settlement), repeats_seen=repeats_seen)
+            except InvalidData as problem:
+                raise agreement_missing(problem) from None
         return self.detail_response(case, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -233,6 +241,17 @@ def files_missing(problem: InvalidData, name: str) -> InvalidData:
     errors = {field: [*messages, _("“%(field)s” is a file, which a JSON body cannot carry: attach it on the case page.")
                       % {"field": field}] if field in files else messages
               for field, messages in problem.errors.items()}
+    return InvalidData(errors, problem.details.get("labels"))
+
+
+def agreement_missing(problem: InvalidData) -> InvalidData:
+    """A settlement on the spot refused for want of its signed agreement, saying that a
+    JSON body cannot carry one."""
+    field = f"{services.ON_THE_SPOT}.agreement"
+    if field not in problem.errors:
+        return problem
+    errors = {**problem.errors, field: [*problem.errors[field], _(
+        "A JSON body cannot carry the signed agreement: settle a written agreement on the intake page.")]}
     return InvalidData(errors, problem.details.get("labels"))
 
 

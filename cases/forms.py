@@ -50,6 +50,14 @@ class IntakeForm(ReadableText, forms.ModelForm):
         help_text=_("Empty: the township of the village."),
     )
     accused_unit = forms.ModelChoiceField(label=_("accused unit"), queryset=OrgUnit.objects.all(), required=False)
+    # 小事不出村: the village's people's mediation committee takes the dispute up itself
+    # (人民调解法 第七条、第八条), the village is then its responsible unit and the township
+    # above supervises. Whether a village may hold the case is the rule of reach's
+    # (workflow.permissions.may_hold): a petition stays with the township.
+    village_mediation = forms.BooleanField(
+        label=_("mediated by the village's people's mediation committee"), required=False,
+        help_text=_("小事不出村: the village's committee is the responsible unit; the township supervises and "
+                    "takes the dispute over if it is escalated."))
 
     class Meta:
         model = Case
@@ -110,6 +118,17 @@ class IntakeForm(ReadableText, forms.ModelForm):
         data["risk"] = data.get("risk") or Case.Risk.GENERAL
         data["people_involved"] = data.get("people_involved") or 1
         village, responsible = data.get("village"), data.get("responsible_unit")
+        if responsible is not None and responsible.level == OrgUnit.Level.VILLAGE and village is None:
+            # A village named as responsible is the case's village as well.
+            data["village"] = village = responsible
+        if data.get("village_mediation"):
+            if village is None:
+                self.add_error("village", _("Give the village whose committee mediates the dispute."))
+            elif responsible is not None and responsible != village:
+                self.refuse_unit("village_mediation", _("The village's committee is the responsible unit of a "
+                                                        "dispute it mediates: leave the responsible unit empty."))
+            else:
+                data["responsible_unit"] = responsible = village
         if responsible is None:
             if village is None:
                 self.add_error("village", _("Give the village, or the responsible unit when there is none."))

@@ -110,6 +110,32 @@ class Membership(models.Model):
         return f"{self.user} · {self.unit} · {self.get_role_display()}"
 
 
+class StaffProfile(models.Model):
+    """What the system knows of a person who works cases, beyond their account: their
+    resident ID number, by which they are recognised as a party to a case they must not
+    handle or decide (回避: 人民调解法 第二十三条, 人民调解工作若干规定 第二十六条; the
+    rule is workflow.permissions.recused). One per user; a user without one is never
+    recused, for nobody can tell."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="staff_profile",
+                                verbose_name=_("user"))
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True, validators=[validate_id_number])
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+        indexes = [models.Index(fields=["id_number"], name="staffprofile_id_number")]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Parties' numbers are stored with a capital X (cases.forms.PartyForm): the same here,
+        # so that a match is an equality the index answers.
+        self.id_number = self.id_number.upper()
+        super().save(*args, **kwargs)
+
+
 class Category(models.TextChoices):
     """Statistical categories of the Ministry of Justice, as platforms use them.
     历史遗留 is a flag on the case, not a category."""
@@ -254,6 +280,12 @@ class Case(models.Model):
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reported by")
     )
+    # 领导包案: a supervisor of the responsible unit or a unit above who takes personal
+    # charge of a major or 历史遗留 case (workflow.flow: take_charge, release_charge).
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="cases_in_charge",
+        verbose_name=_("leader in charge"),
+    )
     risk = models.CharField(_("risk level"), max_length=16, choices=Risk.choices, default=Risk.GENERAL)
     people_involved = models.PositiveIntegerField(_("people involved"), default=1)
     amount = models.DecimalField(_("amount involved (yuan)"), max_digits=14, decimal_places=2, null=True, blank=True)
@@ -334,6 +366,8 @@ class Case(models.Model):
             ("view_party_pii", _("Can see parties' ID numbers and phones")),
             ("supervise_case", _("Can issue and close supervision orders")),
             ("reply_supervision", _("Can reply to supervision orders")),
+            ("correct_case", _("Can correct a case's facts")),
+            ("take_charge_case", _("Can take personal charge of a case")),
         ]
 
     def __str__(self) -> str:

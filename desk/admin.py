@@ -19,7 +19,17 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from cases import personal_data
-from cases.models import Case, CaseEvent, DeviceToken, Membership, OrgUnit, Party, PersonalDataAccess, Role
+from cases.models import (
+    Case,
+    CaseEvent,
+    DeviceToken,
+    Membership,
+    OrgUnit,
+    Party,
+    PersonalDataAccess,
+    Role,
+    StaffProfile,
+)
 from workflow.admin import ReferenceDataAdmin, card_label
 from workflow.models import Deadline
 from workflow.permissions import PII, can, visible_to
@@ -71,9 +81,17 @@ if admin.site.is_registered(User):
     admin.site.unregister(User)
 
 
+class StaffProfileInline(admin.StackedInline):
+    # The ID number by which a member is known as a party to a case they must not handle
+    # (回避, workflow.permissions.recused).
+    model = StaffProfile
+    can_delete = False
+    fields = ["id_number"]
+
+
 @admin.register(User)
 class MemberUserAdmin(UserAdmin):
-    inlines = [*UserAdmin.inlines, UserMembershipInline]
+    inlines = [*UserAdmin.inlines, StaffProfileInline, UserMembershipInline]
 
 
 class CaseDetailInline(admin.TabularInline):

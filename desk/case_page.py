@@ -29,7 +29,7 @@ from workflow import forms as forms_module
 from workflow.errors import CaseNotFound, CaseOperationError, InvalidData
 from workflow.flow import FORWARD, in_order, operations, place_of
 from workflow.models import Deadline, Extension, Step
-from workflow.permissions import PII, grants_for, visible_to
+from workflow.permissions import PII, grants_for, recused, visible_to
 from workflow.queues import with_listing
 
 from .lifecycle import diagram
@@ -71,8 +71,12 @@ def timeline(case: Case) -> list[dict[str, Any]]:
     """The audit trail as people read it: what happened, who, when, and the words they
     wrote; ids in the data become names in two queries, not one per event."""
     events = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "pk"))
-    user_ids = {e.data.get("assignee") for e in events if isinstance(e.data.get("assignee"), int)}
+    user_ids = {e.data.get(key) for e in events for key in ("assignee", "leader", "previous_leader")
+                if isinstance(e.data.get(key), int)}
     unit_ids = {e.data.get("lead_department") for e in events if isinstance(e.data.get("lead_department"), int)}
+    # The villages a correction moved a case between (its data keeps them by id).
+    unit_ids |= {value for e in events if e.kind == "correct" and isinstance(e.data.get("changes"), dict)
+                 for value in (e.data["changes"].get("village") or {}).values() if isinstance(value, int)}
     users = {u.pk: u.get_full_name() or u.username for u in get_user_model().objects.filter(pk__in=user_ids)}
     units = dict(OrgUnit.objects.filter(pk__in=unit_ids).values_list("pk", "name"))
     stages = dict(Case.Stage.choices)
@@ -84,6 +88,10 @@ def timeline(case: Case) -> list[dict[str, Any]]:
         for key, value in event.data.items():
             if key == "assignee" and value in users:
                 details.append((_("assignee"), users[value]))
+            elif key in ("leader", "previous_leader") and value in users:
+                details.append((_("leader in charge"), users[value]))
+            elif key == "changes" and isinstance(value, dict):
+                details += corrections(value, fields, units)
             elif key == "lead_department" and value in units:
                 details.append((_("lead department"), units[value]))
             elif key in fields and isinstance(value, str) and value and not isinstance(fields[key],
@@ -92,6 +100,29 @@ def timeline(case: Case) -> list[dict[str, Any]]:
                 details.append((fields[key].label, choices.get(value, value)))
         rows.append({"event": event, "label": event_label(event.kind), "details": details,
                      "from_stage": stages.get(event.from_stage, ""), "to_stage": stages.get(event.to_stage, "")})
+    return rows
+
+
+def corrections(changes: dict[str, Any], fields: dict[str, forms.Field], units: dict[int, str]) -> list[tuple[str, str]]:
+    """A correction's changes as people read them: each fact's label, "old → new" in its
+    words (a risk's label, a village's name, yes or no)."""
+
+    def shown(field: forms.Field | None, value: Any) -> str:
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, bool):
+            return str(_("Yes") if value else _("No"))
+        if isinstance(field, forms.ModelChoiceField):
+            return units.get(value, str(value))
+        return str(dict(getattr(field, "choices", ()) or ()).get(value, value))
+
+    rows = []
+    for name, change in changes.items():
+        if not isinstance(change, dict):
+            continue
+        field = fields.get(name)
+        rows.append((field.label if field else name,
+                     f"{shown(field, change.get('from'))} → {shown(field, change.get('to'))}"))
     return rows
 
 
@@ -136,6 +167,8 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
         "documents": case.documents.select_related("uploaded_by"),
         "orders": case.supervision_orders.select_related("deadline", "issued_by", "replied_by", "closed_by"),
         "lifecycle": diagram(case.stage),
+        # 回避: a party to the case among the staff is told why it offers them so little.
+        "recused": recused(request.user, case),
         "outcome": outcome(case),
         # The forms this case has to print (desk/paper.py).
         "paper_forms": print_list(case),
@@ -154,7 +187,7 @@ def outcome(case: Case) -> tuple[str, str] | None:
 
 def visible_case(user: Any, pk: int) -> Case:
     return get_object_or_404(with_listing(visible_to(user)).select_related(
-        "reporter", "registered_unit", "accused_unit").prefetch_related("parties"), pk=pk)
+        "reporter", "registered_unit", "accused_unit", "leader").prefetch_related("parties"), pk=pk)
 
 
 @login_required

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models.fields import BLANK_CHOICE_DASH
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,7 +20,8 @@ from cases.forms import MAX_PARTIES, IntakeForm, PartyForm
 from cases.models import Case, OrgUnit
 from workflow import services
 from workflow.errors import InvalidData, NotPermitted
-from workflow.permissions import reporting_units
+from workflow.forms import DocumentFileField, ResolveForm
+from workflow.permissions import may_settle_on_the_spot, reporting_units, settling_lead_departments
 
 
 class Parties(forms.BaseFormSet):
@@ -85,8 +87,10 @@ class PageIntakeForm(IntakeForm):
         self.fields["people_involved"].widget.attrs["min"] = 1
         self.fields["amount"].widget.attrs["inputmode"] = "decimal"
         self.fields["summary"].widget.attrs["rows"] = 4
-        self.order_fields(["kind", "petition_type", "category", "source", "village", "title", "summary",
-                           "occurred_at", "occurred_place"])
+        self.order_fields(["kind", "petition_type", "category", "source", "village", "village_mediation", "title",
+                           "summary", "occurred_at", "occurred_place"])
+        # A village's committee mediates disputes only (workflow.permissions.may_hold).
+        self.fields["village_mediation"].kind_only = Case.Kind.DISPUTE
         occurred = self.fields["occurred_at"]
         occurred.widget = forms.DateTimeInput(format=LOCAL_MINUTE, attrs={
             "type": "datetime-local", "max": timezone.localtime(self.at).strftime(LOCAL_MINUTE)})
@@ -104,6 +108,49 @@ def party_formset(data: Any = None) -> Any:
     return PartyFormSet(data, prefix="parties")
 
 
+class OnTheSpotForm(forms.Form):
+    """当场调解、即调即结, beside the registration: the agreement a dispute was settled with
+    the moment it was brought. The fields' shapes only: the service checks them with the
+    operations' own forms (accept, resolve) against the case, and its errors come back
+    here beside the fields."""
+
+    on_the_spot = forms.BooleanField(label=_("settled on the spot: register it resolved with its agreement"),
+                                     required=False)
+    lead_department = forms.ModelChoiceField(label=_("lead department"), queryset=OrgUnit.objects.none(),
+                                             required=False)
+    outcome = forms.ChoiceField(label=_("outcome"), choices=[*BLANK_CHOICE_DASH,
+                                                             *ResolveForm.DISPUTE_OUTCOMES], required=False)
+    summary = forms.CharField(label=_("summary of the outcome"), max_length=4000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+    agreement = DocumentFileField(label=_("signed mediation agreement"), required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="settlement", **kwargs)
+        self.fields["lead_department"].queryset = settling_lead_departments(user)
+        self.fields["agreement"].help_text = ResolveForm.base_fields["agreement"].help_text
+
+    def settlement(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"lead_department": data["lead_department"].pk if data.get("lead_department") else None,
+                "outcome": data.get("outcome"), "summary": data.get("summary")}
+
+    def agreement_files(self) -> dict[str, Any] | None:
+        return {"agreement": self.cleaned_data["agreement"]} if self.cleaned_data.get("agreement") else None
+
+
+def show_problem(problem: InvalidData, form: forms.Form, settling: OnTheSpotForm | None) -> None:
+    """The service's refusal beside the fields it names: the registration's on the intake
+    form, a settlement's (on_the_spot.<field>) on the settlement's."""
+    prefix = services.ON_THE_SPOT + "."
+    for field, errors in problem.errors.items():
+        if settling is not None and field.startswith(prefix) and field.removeprefix(prefix) in settling.fields:
+            settling.add_error(field.removeprefix(prefix), errors)
+        elif field in form.fields:
+            form.add_error(field, errors)
+        else:
+            form.add_error(None, errors)
+
+
 @login_required
 def intake(request: HttpRequest) -> HttpResponse:
     if not reporting_units(request.user).exists():
@@ -111,33 +158,47 @@ def intake(request: HttpRequest) -> HttpResponse:
         return redirect("desk:workbench:index")
     form = PageIntakeForm(request.POST or None, user=request.user)
     parties = party_formset(request.POST or None)
+    # Offered to those who may settle on the spot (the rule of reach says who).
+    settling = (OnTheSpotForm(request.POST or None, request.FILES or None, user=request.user)
+                if may_settle_on_the_spot(request.user) else None)
     repeats: Any = []
-    if request.method == "POST" and form.is_valid() and parties.is_valid():
+    # The settlement's fields count only when its box is ticked: left unticked, they
+    # stop nothing.
+    settlement_ok, settled = True, False
+    if settling is not None and request.method == "POST":
+        settlement_ok = settling.is_valid()
+        settled = bool(settling.cleaned_data.get("on_the_spot"))
+        settlement_ok = settlement_ok or not settled
+    if request.method == "POST" and form.is_valid() and parties.is_valid() and settlement_ok:
         ids = [p.cleaned_data["id_number"] for p in parties if p.cleaned_data.get("id_number")]
         repeats = list(services.possible_repeats(request.user, ids)[:20])
         if not repeats or request.POST.get("repeats_seen") == "1":
+            named = [{k: v for k, v in p.cleaned_data.items() if k != "DELETE"} for p in parties if p.cleaned_data]
             try:
-                case = services.report_case(
-                    actor=request.user,
-                    data=request.POST,
-                    parties=[{k: v for k, v in p.cleaned_data.items() if k != "DELETE"} for p in parties
-                             if p.cleaned_data],
-                    # Shown above the form and confirmed, or none found.
-                    repeats_seen=True,
-                )
+                if settled and settling is not None:
+                    case = services.settle_on_the_spot(actor=request.user, data=request.POST, parties=named,
+                                                       settlement=settling.settlement(), files=settling.agreement_files(),
+                                                       repeats_seen=True)
+                else:
+                    case = services.report_case(
+                        actor=request.user,
+                        data=request.POST,
+                        parties=named,
+                        # Shown above the form and confirmed, or none found.
+                        repeats_seen=True,
+                    )
             except InvalidData as problem:
-                for field, errors in problem.errors.items():
-                    if field in form.fields:
-                        form.add_error(field, errors)
-                    else:
-                        form.add_error(None, errors)
+                show_problem(problem, form, settling)
             except NotPermitted as refusal:
                 form.add_error(None, str(refusal))
             else:
-                messages.success(request, _("Case %(number)s registered.") % {"number": case.number})
+                text = (_("Case %(number)s registered and settled on the spot.") if settled
+                        else _("Case %(number)s registered."))
+                messages.success(request, text % {"number": case.number})
                 return redirect("desk:case:detail", case.pk)
     return render(request, "desk/intake.html", {
         "form": form,
         "parties": parties,
         "repeats": repeats,
+        "settling": settling,
     })

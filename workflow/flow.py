@@ -33,10 +33,10 @@ from cases.models import (
 
 from . import forms
 from .calendar import get_calendar
-from .deadlines import open_clocks, schedule
+from .deadlines import PLAN, open_clocks, schedule
 from .errors import ConditionUnmet, NotPermitted
 from .fsm import State
-from .models import DeadlineKind, Extension, SupervisionOrder
+from .models import Deadline, DeadlineKind, Extension, SupervisionOrder
 from .permissions import ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS, grants_for
 
 S = Case.Stage
@@ -72,6 +72,25 @@ def no_open_supervision_order(flow: CaseFlow) -> State.CONDITION:
         not open_supervision_orders(flow.case),
         _("This case already has an open supervision order: close it before issuing another."),
     )
+
+
+def may_be_led(flow: CaseFlow) -> State.CONDITION:
+    # 领导包案 is for the cases that need a leader's weight: major risk, or a historical
+    # legacy (历史遗留, the case's flag).
+    return State.CONDITION(
+        flow.case.risk == Case.Risk.MAJOR or flow.case.is_legacy,
+        _("Only a case of major risk or a historical legacy (历史遗留) is taken in a leader's personal charge."),
+    )
+
+
+def not_led(flow: CaseFlow) -> State.CONDITION:
+    # One leader at a time, who answers for the case; another takes charge once released.
+    return State.CONDITION(flow.case.leader_id is None,
+                           _("A leader has already taken charge of this case: release it first."))
+
+
+def led(flow: CaseFlow) -> State.CONDITION:
+    return State.CONDITION(flow.case.leader_id is not None, _("No leader has taken charge of this case."))
 
 
 class Notice:
@@ -355,6 +374,69 @@ class CaseFlow:
         deadline.save()
         self.event_data.update(excluded=elapsed, due_at=deadline.due_at.isoformat())
 
+    # Corrections, 包案 (docs/workflow.md: Corrections, 包案 and recusal).
+
+    @stage.transition(
+        source=OPEN,
+        label=gettext_lazy("Correct facts"),
+        permission=needs("correct_case"),
+        custom={"form": forms.CorrectForm},
+    )
+    def correct(self, data: dict[str, Any]) -> None:
+        """Put facts recorded at intake right; the event holds each one's old and new value."""
+        raised = data["changes"].get("risk") == Case.Risk.MAJOR
+        changes = {}
+        for name, new in data["changes"].items():
+            changes[name] = {"from": fact_value(getattr(self.case, name)), "to": fact_value(new)}
+            setattr(self.case, name, new)
+        self.event_data["changes"] = changes
+        if raised:
+            self._report_major(data["reason"])
+
+    @stage.transition(
+        source=OPEN,
+        label=gettext_lazy("Take personal charge"),
+        permission=needs("take_charge_case"),
+        conditions=[may_be_led, not_led],
+        custom={"form": forms.ChargeForm},
+    )
+    def take_charge(self, data: dict[str, Any]) -> None:
+        if self.actor is None:
+            raise NotPermitted(_("Take personal charge"), _("A case is taken in charge by a leader, in person."))
+        self.case.leader = self.actor
+        self.event_data["leader"] = self.actor.pk
+        self.notices.append(
+            Notice(
+                self._officers_and_assignee(self.case.responsible_unit).exclude(pk=self.actor.pk),
+                "assignment",
+                _("%(leader)s has taken personal charge of case %(number)s “%(title)s” (领导包案).")
+                % {"leader": self.actor.get_full_name() or self.actor.get_username(), "number": self.case.number,
+                   "title": self.case.title},
+            )
+        )
+
+    @stage.transition(
+        source=OPEN,
+        label=gettext_lazy("Release personal charge"),
+        permission=needs("take_charge_case"),
+        conditions=[led],
+        custom={"form": forms.ReasonForm},
+    )
+    def release_charge(self, data: dict[str, Any]) -> None:
+        previous = self.case.leader_id
+        self.case.leader = None
+        self.event_data["previous_leader"] = previous
+        if self.actor is None or self.actor.pk != previous:
+            # Released by someone else (the leader moved on): the leader hears of it.
+            self.notices.append(
+                Notice(
+                    get_user_model().objects.filter(pk=previous),
+                    "assignment",
+                    _("Your personal charge of case %(number)s “%(title)s” was released: %(reason)s")
+                    % {"number": self.case.number, "title": self.case.title, "reason": data["reason"]},
+                )
+            )
+
     # Supervision (督办).
 
     @stage.transition(
@@ -422,6 +504,27 @@ class CaseFlow:
 
     # Helpers of the transitions above.
 
+    def _report_major(self, reason: str) -> None:
+        """A case found to be of major risk is reported upward as one registered so: the
+        same 2-hour clock (workflow.deadlines.PLAN, major_report) where the case's stage runs
+        it and none runs yet, and the unit above hears of it at once."""
+        clock = PLAN[DeadlineKind.MAJOR_REPORT]
+        running = Deadline.objects.filter(case=self.case, kind=DeadlineKind.MAJOR_REPORT, met_at__isnull=True)
+        if self.case.stage in clock.runs_while and self.case.kind in clock.case_kinds and not running.exists():
+            opened = open_clocks(self.case, [DeadlineKind.MAJOR_REPORT], self.at)
+            self.event_data["deadlines_opened"] = [d.kind for d in opened]
+        below = self.case.responsible_unit
+        if below.parent_id is None:
+            return
+        self.notices.append(
+            Notice(
+                members(OrgUnit.objects.get(pk=below.parent_id), Role.OFFICER, Role.SUPERVISOR),
+                "escalated",
+                _("%(unit)s found case %(number)s “%(title)s” to be of major risk: %(reason)s")
+                % {"unit": below.name, "number": self.case.number, "title": self.case.title, "reason": reason},
+            )
+        )
+
     def _keep_document(self, title: str, upload: Any) -> None:
         """Store an uploaded file with the case; the event names the document."""
         document = CaseDocument.objects.create(
@@ -482,6 +585,15 @@ class CaseFlow:
         self.event_data["lead_department"] = department.pk
 
 
+def fact_value(value: Any) -> Any:
+    """A fact of a case as an event's data keeps it: a unit by id, an amount as text."""
+    if isinstance(value, OrgUnit):
+        return value.pk
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    return str(value)  # a choice's value (risk, category), or an amount
+
+
 def members(unit: OrgUnit, *roles: str) -> Any:
     return get_user_model().objects.filter(memberships__unit=unit, memberships__role__in=roles, is_active=True)
 
@@ -523,8 +635,9 @@ ORDER = (
     "accept", "reject", "start_mediation", "resolve", "escalate", "take_over", "send_back", "refer", "follow_up",
     "reopen", "withdraw",
     # Operations that keep the stage, the daily ones first.
-    "record_session", "note", "attach_document", "assign", "request_extension", "decide_extension",
+    "record_session", "note", "attach_document", "assign", "correct", "request_extension", "decide_extension",
     "pause_deadline", "resume_deadline", "supervise", "reply_supervision", "close_supervision",
+    "take_charge", "release_charge",
 )
 FORWARD, MOVE, SIDE = "forward", "move", "side"
 

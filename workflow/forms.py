@@ -3,6 +3,7 @@ all validate through these forms, so a rule about input is written once."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
@@ -10,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
-from cases.forms import ReadableText
+from cases.forms import IntakeForm, ReadableText
 from cases.models import Case, OrgUnit
 
 from .models import Deadline, SupervisionOrder, TimeUnit
@@ -344,3 +345,89 @@ class SupervisionCloseForm(OperationForm):
         self.fields["order"].queryset = SupervisionOrder.objects.filter(
             case=self.case, closed_at__isnull=True
         ).select_related("deadline")
+
+
+# Corrections (issue 18): the facts that may be put right after intake, with a reason.
+CORRECTABLE = ("risk", "category", "people_involved", "amount", "is_group", "village")
+# Facts a case always has: named in a correction, they cannot be left empty.
+ALWAYS_STATED = ("risk", "category", "people_involved")
+
+
+def intake_field(name: str) -> forms.Field:
+    """A field of the intake form (cases.forms.IntakeForm), as it declares it."""
+    return copy.deepcopy(IntakeForm.base_fields[name])
+
+
+class YesNoSelect(forms.NullBooleanSelect):
+    """A flag as a choice of yes or no. A checkbox left unticked sends nothing, which a
+    correction would read as "not named, unchanged"; a select always sends its answer."""
+
+    def __init__(self, attrs: Any = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("true", _("Yes")), ("false", _("No"))]
+
+
+class CorrectForm(OperationForm):
+    """Facts recorded at intake, put right: risk, category, people involved, amount, the
+    group flag and the village. Each is validated by the intake's own field, as the intake
+    sets it up (cases.forms.IntakeForm: an amount is never negative …). Only the facts the
+    data names are read — the page names them all, filled in with the case's values; a
+    program names those it changes — and of those only the ones that differ from the case
+    are recorded: cleaned_data["changes"], name → new value. A correction that changes
+    nothing is refused; the reason is required."""
+
+    risk = intake_field("risk")
+    category = intake_field("category")
+    people_involved = intake_field("people_involved")
+    amount = intake_field("amount")
+    is_group = intake_field("is_group")
+    village = intake_field("village")
+    reason = long_text(_("reason for the correction"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        intake = IntakeForm()
+        for name in CORRECTABLE:
+            if self.is_bound and name not in self.data:
+                del self.fields[name]
+                continue
+            field = self.fields[name] = intake.fields[name]
+            # The intake checks these with the model (a ModelForm); here the form alone
+            # does: the database's range of integers, among others.
+            field.validators = [*field.validators,
+                                *(v for v in Case._meta.get_field(name).validators if v not in field.validators)]
+            field.initial = self.case.village_id if name == "village" else getattr(self.case, name)
+            if name in ALWAYS_STATED:
+                field.required = True
+        if "is_group" in self.fields:
+            self.fields["is_group"].widget = YesNoSelect()
+        if "village" in self.fields:
+            # The village lies beneath the unit that holds the case, as at intake (can_report).
+            village = self.fields["village"]
+            village.queryset = village.queryset.filter(path__startswith=self.case.responsible_unit.path)
+            village.error_messages["invalid_choice"] = _(
+                "Choose a village or community beneath the unit that holds this case.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        changes: dict[str, Any] = {}
+        for name in CORRECTABLE:
+            if name not in data:
+                continue
+            new = data.pop(name)
+            old = self.case.village if name == "village" else getattr(self.case, name)
+            if new != old:
+                changes[name] = new
+        failed = any(name in self.errors for name in CORRECTABLE)
+        if not changes and not failed:
+            raise forms.ValidationError(
+                _("This correction changes nothing: change at least one fact, or leave the case as it is."),
+                code="unchanged")
+        data["changes"] = changes
+        return data
+
+
+class ChargeForm(OperationForm):
+    # What the leader sets the unit to do, if anything, at taking charge (批示).
+    instructions = forms.CharField(label=_("leader's instructions"), max_length=2000, required=False,
+                                   widget=forms.Textarea)

@@ -10,6 +10,9 @@ CAL, WORK, HOURS = "calendar", "working", "hours"
 
 # (kind, case_kind, category, risk, duration, unit, warning_lead, escalation_grace,
 #  extension_cap, legal_basis)
+# A rule is chosen by case kind, category and risk, never by the level of the unit that
+# holds the case: a village committee's own dispute (小事不出村, docs/workflow.md) runs on
+# the same clocks as a township's, from the profile the village inherits.
 NATIONAL: list[tuple[Any, ...]] = [
     ("registration", "petition", "", "", 15, CAL, 3, 1, 0, "信访工作条例 第二十二条、第二十三条"),
     ("objection", "petition", "", "", 5, WORK, 1, 1, 0, "信访工作条例 第二十三条"),

@@ -26,7 +26,9 @@ from cases.models import (
     CaseUserObjectPermission,
     Membership,
     OrgUnit,
+    Party,
     Role,
+    StaffProfile,
     path_ids,
 )
 
@@ -54,6 +56,7 @@ OWN_UNIT: dict[str, frozenset[str]] = {
             "request_extension",
             "pause_deadline",
             "reply_supervision",
+            "correct_case",
             PII,
         }
     ),
@@ -68,6 +71,8 @@ OWN_UNIT: dict[str, frozenset[str]] = {
             "note_case",
             "approve_extension",
             "supervise_case",
+            "correct_case",
+            "take_charge_case",
             PII,
         }
     ),
@@ -77,8 +82,10 @@ OWN_UNIT: dict[str, frozenset[str]] = {
 
 # What a role may do on cases anywhere beneath its unit. Supervisors press on their
 # whole subtree (督办); officers and viewers of a township read its villages' cases.
+# Correcting a case's facts is the work of the unit that holds it, not of the units above
+# (issue 18): they press and may take charge (包案), they do not rewrite the record.
 SUBTREE: dict[str, frozenset[str]] = {
-    Role.SUPERVISOR: OWN_UNIT[Role.SUPERVISOR],
+    Role.SUPERVISOR: OWN_UNIT[Role.SUPERVISOR] - {"correct_case"},
     Role.OFFICER: frozenset({VIEW}),
     Role.VIEWER: frozenset({VIEW}),
 }
@@ -108,6 +115,29 @@ VILLAGE_ONLY = frozenset({VIEW, "note_case"})
 # concealment suspect (瞒报) of the village's monthly return, whoever holds the case.
 DECIDE_CONCEALMENT = "decide_concealment"
 CONCEALMENT_DECIDERS = frozenset({Role.OFFICER, Role.SUPERVISOR})
+
+# 回避 (recusal): a person who is a party to a case, known by the ID number of their
+# StaffProfile, keeps on it only what a village member has — they follow it, they do not
+# act: never its assignee, and they neither accept, decide, resolve, close, correct nor
+# lead it, whatever their role or grants. 人民调解法 第二十三条 (a party chooses or accepts
+# the mediator) and 人民调解工作若干规定 第二十六条 (a mediator a party objects to is
+# replaced); for petitions, 信访条例 (2005) 第三十条 (staff with a direct interest in the
+# matter or in the petitioner withdraw).
+RECUSED_KEEP = VILLAGE_ONLY
+
+
+def recused_cases(user: Any) -> Any:
+    """The ids of the cases `user` is a party to, as a subquery (no round trip of its own)."""
+    numbers = StaffProfile.objects.filter(user=user).exclude(id_number="").values("id_number")
+    return Party.objects.filter(id_number__in=numbers).values("case_id")
+
+
+def recused(user: Any, case: Case) -> bool:
+    """Whether `user` is a party to `case` (回避, RECUSED_KEEP)."""
+    return user is not None and user.is_authenticated and Party.objects.filter(
+        case=case, id_number__in=StaffProfile.objects.filter(user=user).exclude(id_number="").values("id_number"),
+    ).exists()
+
 
 ALL_PERMISSIONS = frozenset().union(*OWN_UNIT.values(), ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS,
                                     {DECIDE_CONCEALMENT})
@@ -181,7 +211,9 @@ def holding(user: Any, permission: str) -> Any:
     held |= Q(Exists(CaseGroupObjectPermission.objects.filter(
         content_object=OuterRef("pk"), group__unit__id__in=[m.unit_id for m in memberships],
         permission__codename=permission)))
-    return cases.filter(held)
+    if permission in RECUSED_KEEP:
+        return cases.filter(held)
+    return cases.filter(held).exclude(pk__in=recused_cases(user))  # 回避, as grants_for
 
 
 def visible_to(user: Any) -> Any:
@@ -234,18 +266,32 @@ def can(actor: Any, permission: str, case: Case) -> bool:
 REPORTING_ROLES = frozenset({Role.REPORTER, Role.MEDIATOR, Role.OFFICER, Role.SUPERVISOR})
 
 
+def may_hold(unit: OrgUnit, kind: str) -> bool:
+    """Whether `unit` may be the responsible unit of a case of `kind`. A village holds its
+    own disputes: its villagers' committee sets up a people's mediation committee (人民调解
+    法 第七条、第八条; 村民委员会组织法 第二条: it mediates disputes among villagers), which
+    mediates them itself (小事不出村). A petition is brought to organs and units (信访工作条例
+    第二条、第十七条), which a villagers' committee, a self-governing body, is not: it stays
+    with the township or a unit above. A department leads a case; it is never responsible."""
+    if unit.level == OrgUnit.Level.DEPARTMENT:
+        return False
+    return unit.level != OrgUnit.Level.VILLAGE or kind == Case.Kind.DISPUTE
+
+
 def can_report(actor: Any, case: Case) -> bool:
     """Whether `actor` may register `case` (unsaved) for its village and responsible unit.
     Registration is for one's own units and their villages: a member of the village, for
-    the township above it (or, for an accusation, the unit above the one accused); an
-    officer or supervisor, for their unit or one beneath it. The village is always beneath
-    the responsible unit."""
+    the township above it (or, for an accusation, the unit above the one accused) or, for
+    a dispute, for the village's own committee (may_hold); an officer or supervisor, for
+    their unit or one beneath it. The village is always beneath the responsible unit."""
+    village, responsible = case.village, case.responsible_unit
+    if not may_hold(responsible, case.kind):
+        return False
     if actor is None or actor.is_superuser:
         return True
-    village, responsible = case.village, case.responsible_unit
     if village is not None and not village.path.startswith(responsible.path):
         return False
-    routed = {village.parent_id} if village is not None else set()
+    routed = {village.parent_id, village.pk} if village is not None else set()
     if case.accused_unit_id is not None:
         routed.add(case.accused_unit.parent_id)
     for m in Membership.objects.filter(user=actor, role__in=REPORTING_ROLES).select_related("unit"):
@@ -267,6 +313,42 @@ def reporting_units(actor: Any) -> Any:
     if not memberships:
         return OrgUnit.objects.none()
     return OrgUnit.objects.filter(reach).exclude(level=OrgUnit.Level.DEPARTMENT).order_by("path")
+
+
+# 当场调解、即调即结: a dispute settled the moment it is brought is registered, accepted,
+# mediated and resolved at once by one person, who takes every one of those steps
+# (workflow.services.settle_on_the_spot): registers it (can_report), accepts it in its
+# responsible unit (an officer there, by OWN_UNIT: a township's 综治办 officer, a
+# village's 调委会主任) and carries it (assignable_users: then the assignee's grants
+# start the mediation and resolve it).
+SETTLING_ROLES = (Role.OFFICER,)
+
+
+def may_settle_on_the_spot(actor: Any) -> bool:
+    """Whether the intake offers `actor` to settle on the spot: an officer of a township
+    or a village, whose cases they accept and may carry."""
+    return (actor is not None and actor.is_authenticated and actor.is_active
+            and Membership.objects.filter(user=actor, role__in=SETTLING_ROLES)
+            .exclude(unit__level=OrgUnit.Level.DEPARTMENT).exists())
+
+
+def can_settle_on_the_spot(actor: Any, case: Case) -> bool:
+    """Whether `actor` may settle `case` (unsaved, or just registered) on the spot: they
+    may register it, accept it by their role in its responsible unit, and be given it."""
+    if actor is None or not actor.is_active or case.kind != Case.Kind.DISPUTE or not can_report(actor, case):
+        return False
+    memberships = list(Membership.objects.filter(user=actor).values_list("role", "unit__path"))
+    return ("accept_case" in _by_role(memberships, case)
+            and assignable_users(case).filter(pk=actor.pk).exists())
+
+
+def settling_lead_departments(actor: Any) -> Any:
+    """The departments that may lead a case `actor` settles on the spot (lead_departments
+    of the units where they may): the choices the intake page offers before the case
+    exists; the acceptance checks the one chosen against the case itself."""
+    units = OrgUnit.objects.filter(memberships__user=actor, memberships__role__in=SETTLING_ROLES)
+    above = {pk for unit in units for pk in unit.ancestor_ids}
+    return OrgUnit.objects.filter(level=OrgUnit.Level.DEPARTMENT, parent_id__in=above).order_by("path")
 
 
 # Who may carry, lead and hear of a case.
@@ -293,6 +375,11 @@ def assignable_users(case: Case, lead_department: Any = None) -> Any:
     )
     if case.accused_unit_id is not None:
         users = users.exclude(_beneath_accused(case))
+    # 回避 (RECUSED_KEEP): never a party to the case. A case not saved yet (a ledger's row
+    # being checked for import) has no parties to match.
+    if case.pk is not None:
+        users = users.exclude(staff_profile__id_number__in=Party.objects.filter(case=case).exclude(id_number="")
+                              .values("id_number"))
     return users.distinct()
 
 
@@ -442,6 +529,7 @@ def grants_for_cases(actor: Any, cases: Iterable[Case]) -> dict[int, frozenset[s
         return {case.pk: frozenset() for case in cases}
     m, u, p = Membership._meta.db_table, OrgUnit._meta.db_table, "auth_permission"
     ug, gg = CaseUserObjectPermission._meta.db_table, CaseGroupObjectPermission._meta.db_table
+    pa, sp = Party._meta.db_table, StaffProfile._meta.db_table
     rows: list[tuple[str, int, str, str]] = []
     ids = [case.pk for case in cases]
     # At least one round trip, for the memberships, however few the cases.
@@ -454,10 +542,13 @@ def grants_for_cases(actor: Any, cases: Iterable[Case]) -> dict[int, frozenset[s
             f"WHERE g.user_id = %s AND g.content_object_id IN ({marks}) "
             f"UNION ALL SELECT 'g', g.content_object_id, p.codename, '' FROM {gg} g JOIN {p} p ON p.id = g.permission_id "
             f"JOIN {u} u ON u.group_id = g.group_id JOIN {m} m ON m.unit_id = u.id "
-            f"WHERE m.user_id = %s AND g.content_object_id IN ({marks})"
+            f"WHERE m.user_id = %s AND g.content_object_id IN ({marks}) "
+            # 回避: the cases among these the actor is a party to (RECUSED_KEEP).
+            f"UNION ALL SELECT 'r', pa.case_id, '', '' FROM {pa} pa JOIN {sp} sp ON sp.id_number = pa.id_number "
+            f"WHERE sp.user_id = %s AND sp.id_number <> '' AND pa.case_id IN ({marks})"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [actor.pk, actor.pk, *chunk, actor.pk, *chunk])
+            cursor.execute(sql, [actor.pk, actor.pk, *chunk, actor.pk, *chunk, actor.pk, *chunk])
             rows += cursor.fetchall()
     memberships = list({(role, path) for src, _, role, path in rows if src == "m"})
     accused = _accused_ids(path for _, path in memberships)
@@ -465,8 +556,10 @@ def grants_for_cases(actor: Any, cases: Iterable[Case]) -> dict[int, frozenset[s
     for src, case_id, codename, _ in rows:
         if src == "g":
             held.setdefault(case_id, set()).add(codename)
-    return {case.pk: frozenset() if case.accused_unit_id is not None and case.accused_unit_id in accused
-            else frozenset(held.get(case.pk, set()) | _by_role(memberships, case)) for case in cases}
+    grants = {case.pk: frozenset() if case.accused_unit_id is not None and case.accused_unit_id in accused
+              else frozenset(held.get(case.pk, set()) | _by_role(memberships, case)) for case in cases}
+    parties_to = {case_id for src, case_id, _, _ in rows if src == "r"}
+    return {pk: held_here & RECUSED_KEEP if pk in parties_to else held_here for pk, held_here in grants.items()}
 
 
 

@@ -30,7 +30,7 @@ from . import deadlines
 from .errors import CaseNotFound, ConditionUnmet, InvalidData, NotPermitted, UnknownOperation, WrongStage
 from .flow import CaseFlow, members, operations
 from .fsm import Transition
-from .permissions import VIEW, can_report, grants_for, told, visible_to
+from .permissions import VIEW, can_report, can_settle_on_the_spot, grants_for, may_hold, told, visible_to
 
 
 def transition(case: Case | int, name: str, *, actor: Any, data: dict[str, Any] | None = None,
@@ -196,6 +196,11 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
     if errors:
         raise InvalidData(errors, labels)
     case: Case = form.save(commit=False)
+    if not may_hold(case.responsible_unit, case.kind):
+        field = "village_mediation" if form.cleaned_data.get("village_mediation") else "responsible_unit"
+        raise InvalidData({field: [_("A village's committee mediates disputes; a petition is handled by the township "
+                                     "or a unit above it (信访工作条例 第二条、第十七条).")]},
+                          {field: str(form.fields[field].label)})
     if not can_report(actor, case):
         raise NotPermitted(_("Register"), _("You may not register cases for this village or unit."))
     if not repeats_seen:
@@ -241,6 +246,51 @@ def report_case(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any
 
 # The notification kind of a new report, settled once the case leaves reported.
 REPORT_NEWS = "report"
+
+# The steps of a settlement on the spot, and the fields of its data each one reads.
+ON_THE_SPOT = "on_the_spot"
+SETTLEMENT_FIELDS = ("lead_department", "outcome", "summary", "agreement")
+
+
+def settle_on_the_spot(*, actor: Any, data: dict[str, Any], parties: list[dict[str, Any]],
+                       settlement: dict[str, Any], files: Any = None, at: datetime | None = None,
+                       repeats_seen: bool = False) -> Case:
+    """当场调解、即调即结: a dispute mediated and settled the moment it is brought, registered
+    with its agreement in one step. It goes the ordinary road, in one transaction: the
+    report (report_case), then accept (the actor carries it, `settlement["lead_department"]`
+    leads it), start_mediation and resolve (`outcome`, `summary`, the signed `agreement`
+    in `files` for a written one) through transition(), each with its permission check,
+    audit event and clocks; so the follow-up visit's clock (回访) opens as for any resolved
+    case, and the case counts as 排查, 调处 and 成功 (workflow.counts). The actor must take
+    every step (permissions.can_settle_on_the_spot). Raises InvalidData (a settlement's
+    fields named `on_the_spot.<field>`) or NotPermitted; then nothing is saved."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        case = report_case(actor=actor, data=data, parties=parties, at=at, repeats_seen=repeats_seen)
+        if case.kind != Case.Kind.DISPUTE:
+            raise InvalidData({ON_THE_SPOT: [_("Only a dispute is settled on the spot by mediation; a petition "
+                                               "is accepted and answered.")]}, {ON_THE_SPOT: _("settled on the spot")})
+        if not can_settle_on_the_spot(actor, case):
+            raise NotPermitted(_("Settle on the spot"), _(
+                "Whoever settles a dispute on the spot registers, accepts and mediates it: an officer of its "
+                "responsible unit (a township's case officer, a village's mediation committee director)."))
+        steps = (
+            ("accept", {"assignee": actor.pk, "lead_department": settlement.get("lead_department")}, None),
+            # Mediated as it was told: the facts registered are what the mediation found.
+            ("start_mediation", {"findings": case.summary}, None),
+            ("resolve", {"outcome": settlement.get("outcome"), "summary": settlement.get("summary")}, files),
+        )
+        for name, step_data, step_files in steps:
+            try:
+                transition(case, name, actor=actor, data=step_data, at=at, files=step_files)
+            except InvalidData as problem:
+                labels = problem.details.get("labels") or {}
+                raise InvalidData({f"{ON_THE_SPOT}.{field}": messages for field, messages in problem.errors.items()},
+                                  {f"{ON_THE_SPOT}.{field}": label for field, label in labels.items()}) from None
+        # The actor handed the case to themself: no news to them.
+        Notification.objects.filter(case=case, user=actor, read_at__isnull=True).update(read_at=at)
+    case.refresh_from_db()
+    return case
 
 
 def next_serial(unit_id: int, year: int) -> int:

@@ -204,3 +204,28 @@ def test_it_lists_a_staff_user_only_their_own_notifications(cast: Cast, root: An
 
     listing = logged_in(root).get(url).content.decode()
     assert ">olga<" in listing and ">sam<" in listing
+
+
+def test_a_members_id_number_is_entered_on_the_user_page_and_recuses_them(cast: Cast, root: Any) -> None:
+    # Recusal (回避) knows a member by the ID number of their staff profile: the admin is
+    # where it is entered.
+    from cases.models import StaffProfile
+    from workflow.permissions import assignable_users
+
+    case = report(cast)  # 张三, 11010519491231002X, is a party
+    client = logged_in(root)
+    content = client.get(change_url(cast.mia)).content.decode()
+    assert 'name="staff_profile-0-id_number"' in content
+    data = {
+        "username": "mia", "is_active": "on", "date_joined_0": "2026-03-01", "date_joined_1": "09:00:00",
+        "staff_profile-TOTAL_FORMS": "1", "staff_profile-INITIAL_FORMS": "0", "staff_profile-MIN_NUM_FORMS": "0",
+        "staff_profile-MAX_NUM_FORMS": "1", "staff_profile-0-id_number": "11010519491231002x",
+        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1", "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000", "memberships-0-id": str(cast.mia.memberships.get().pk),
+        "memberships-0-user": str(cast.mia.pk), "memberships-0-unit": str(cast.liulin.pk),
+        "memberships-0-role": "mediator",
+    }
+    response = client.post(change_url(cast.mia), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert StaffProfile.objects.get(user=cast.mia).id_number == "11010519491231002X"
+    assert cast.mia not in assignable_users(case)

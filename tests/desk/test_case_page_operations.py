@@ -83,9 +83,9 @@ def offered(cast: Cast, client: Any, case: Case, who: str) -> str:
 WAY_ON_FIRST = [
     # kind, stage, who: the way on (open), the other moves, the operations that keep the stage.
     ("dispute", "reported", "olga", "accept", ["reject", "escalate", "withdraw"],
-     ["note", "attach_document", "request_extension", "pause_deadline"]),
+     ["note", "attach_document", "correct", "request_extension", "pause_deadline"]),
     ("petition", "reported", "olga", "accept", ["reject", "escalate", "withdraw"],
-     ["note", "attach_document", "request_extension", "pause_deadline"]),
+     ["note", "attach_document", "correct", "request_extension", "pause_deadline"]),
     # A dispute is mediated once investigated; a petition is answered.
     ("dispute", "investigating", "mia", "start_mediation", ["resolve"],
      ["record_session", "note", "attach_document", "request_extension", "pause_deadline"]),
@@ -96,13 +96,13 @@ WAY_ON_FIRST = [
     ("petition", "mediating", "mia", "resolve", [],
      ["record_session", "note", "attach_document", "request_extension", "pause_deadline"]),
     ("dispute", "escalated", "cora", "take_over", ["refer", "withdraw"],
-     ["note", "attach_document", "request_extension", "pause_deadline"]),
+     ["note", "attach_document", "correct", "request_extension", "pause_deadline"]),
     ("petition", "escalated", "cora", "take_over", ["refer", "withdraw"],
-     ["note", "attach_document", "request_extension", "pause_deadline"]),
+     ["note", "attach_document", "correct", "request_extension", "pause_deadline"]),
     ("dispute", "resolved", "olga", "follow_up", ["reopen", "withdraw"],
-     ["note", "attach_document", "assign", "request_extension", "pause_deadline"]),
+     ["note", "attach_document", "assign", "correct", "request_extension", "pause_deadline"]),
     ("petition", "resolved", "olga", "follow_up", ["reopen", "withdraw"],
-     ["note", "attach_document", "assign", "request_extension", "pause_deadline"]),
+     ["note", "attach_document", "assign", "correct", "request_extension", "pause_deadline"]),
 ]
 
 
@@ -125,8 +125,8 @@ def test_without_the_way_on_nothing_is_open_and_no_button_is_primary(cast: Cast,
     # olga (officer) may not mediate or resolve herself: her moves come first, all folded.
     html = offered(cast, client, (dispute if kind == "dispute" else petition)(cast, "investigating"), "olga")
     assert shown(html) == [(name, False) for name in ["escalate", "refer", "withdraw", "record_session", "note",
-                                                       "attach_document", "assign", "request_extension",
-                                                       "pause_deadline"]]
+                                                       "attach_document", "assign", "correct",
+                                                       "request_extension", "pause_deadline"]]
     assert primary(html) == [] and "forward" not in places(html).values()
 
 

@@ -461,7 +461,9 @@ def test_the_board_shows_overdue_cases_of_the_subtree_by_unit(cast: Any, client:
     assert late.number in sam and fresh.number not in sam and elsewhere.number not in sam
     carl = page(client, cast.carl, reverse("desk:board:index")).content.decode()
     assert late.number in carl and elsewhere.number in carl
-    assert carl.count('class="desk-card board-unit"') == 2  # 柳林镇 and 桃源镇
+    # By unit (issue 16): a line for each township beneath the county, each its red card's figure.
+    for township in (cast.liulin, cast.taoyuan):
+        assert re.search(rf'<tr data-unit="{township.pk}">.*?data-figure="red"><a [^>]*>1</a>', carl, flags=re.S)
 
 
 def test_a_supervision_order_is_issued_from_the_board(cast: Any, client: Any) -> None:

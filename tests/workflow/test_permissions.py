@@ -87,6 +87,19 @@ def open_order(case: Case) -> int:
     return case.supervision_orders.get().pk
 
 
+def major_investigating(cast: Cast) -> Case:
+    """A case of major risk, which a leader may take in charge (领导包案)."""
+    return services.transition(
+        report(cast, at=T0, risk="major"), "accept", actor=cast.olga, at=local(2026, 3, 3, 9),
+        data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk},
+    )
+
+
+def taken_in_charge(cast: Cast) -> Case:
+    return services.transition(major_investigating(cast), "take_charge", actor=cast.sam, at=local(2026, 3, 4, 9),
+                               data={})
+
+
 Setup = Callable[[Cast], Case]
 Data = Callable[[Cast, Case], dict[str, Any]]
 
@@ -124,6 +137,10 @@ MATRIX: list[tuple[str, Setup, Data, set[str]]] = [
     ("reply_supervision", with_supervision_order,
      lambda c, case: {"order": open_order(case), "reply": "已约谈双方。"}, {"mia", "olga"}),
     ("close_supervision", with_supervision_order, lambda c, case: {"order": open_order(case)}, {"sam", "carl"}),
+    # Issue 18: corrections by the responsible unit, 包案 by a supervisor of it or above.
+    ("correct", investigating, lambda c, case: {"risk": "significant", "reason": "登记有误。"}, {"olga", "sam"}),
+    ("take_charge", major_investigating, lambda c, case: {}, {"sam", "carl"}),
+    ("release_charge", taken_in_charge, lambda c, case: {"reason": "已化解。"}, {"sam", "carl"}),
 ]
 
 
