@@ -47,11 +47,17 @@ def my_cases(user: Any) -> Any:
 
 def my_work(user: Any) -> Any:
     """The open cases `user` works on: their own, and those held by a unit of theirs
-    (responsible, leading, or the case's village)."""
-    units = Membership.objects.filter(user=user).values("unit_id")
+    (responsible, leading, co-handling (联调), or the case's village)."""
+    # The units as values, not a subquery: so the database reads each arm from its index
+    # (a township's open cases in tens of milliseconds at a million cases) instead of
+    # testing every open case of the county against a hashed subquery.
+    units = list(Membership.objects.filter(user=user).values_list("unit_id", flat=True))
+    # The open cases a unit of theirs co-handles, as values too: a department's few.
+    co_handled = list(Case.co_departments.through.objects.filter(orgunit_id__in=units)
+                      .exclude(case__stage=Case.Stage.CLOSED).values_list("case_id", flat=True))
     return visible_to(user).open().filter(
         Q(assignee=user) | Q(reporter=user) | Q(responsible_unit_id__in=units) | Q(lead_department_id__in=units)
-        | Q(village_id__in=units))
+        | Q(village_id__in=units) | Q(pk__in=co_handled))
 
 
 def under_supervision() -> Exists:
