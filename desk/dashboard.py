@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -49,23 +48,12 @@ def unit_filter(unit: OrgUnit) -> dict[str, int]:
 
 
 def overdue_by_unit(visible: Any, unit: OrgUnit, children: list[OrgUnit], now: datetime) -> tuple[int, list[int]]:
-    """红牌 now (workflow.counts.overdue) of the cases within `unit`, and within each of
-    `children`, among the cases `visible`: one query grouped by what decides which units
-    a case belongs to (workflow.counts.OWNERSHIP), whose rows workflow.counts.UnitCases
-    hands to the units as Case.objects.within would select them. The rows are as many as
-    the combinations of village, registering, accused and leading units among the overdue
-    cases, whatever their number. Not narrowed to the units beneath in the query, as
-    within() narrows it, by their ids: for a county that list is every village, and
-    PostgreSQL read the open cases' index once per village (1.3 s of a million cases,
-    against 0.2 s for all the visible ones)."""
-    grouping = counts.UnitCases([unit, *children])
-    rows = (visible.open().filter(counts.overdue(now)).order_by()
-            .values(*counts.OWNERSHIP).annotate(n=Count("pk")).values_list(*counts.OWNERSHIP, "n"))
-    tally = dict.fromkeys((u.pk for u in grouping.units), 0)
-    for *ownership, n in rows:
-        for owner in grouping.owners(*ownership):
-            tally[owner] += n
-    return tally[unit.pk], [tally[c.pk] for c in children]
+    """红牌 now of the cases within `unit`, and within each of `children`, among the cases
+    `visible`: the red figures of workflow.counts.pressing_by_unit, which the supervision
+    board shows too, in one statement whatever the number of units and cases. (Grouped
+    here by an Exists per case, a county's took 0.6 s of a million cases.)"""
+    figures = counts.pressing_by_unit(visible.open(), [unit, *children], now)
+    return figures[unit.pk]["red"], [figures[c.pk]["red"] for c in children]
 
 
 def luminance(rgb: tuple[int, int, int]) -> float:
