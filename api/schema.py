@@ -10,7 +10,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 # Lists answer 400 for a filter value they cannot read and 404 for a page past the end.
-LISTS = ("/api/v1/cases/", "/api/v1/notifications/")
+LISTS = ("/api/v1/cases/", "/api/v1/notifications/", "/api/v1/visits/")
 
 
 def document_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:

@@ -98,13 +98,16 @@ class CaseDetailSerializer(CaseListSerializer):
     closure = serializers.ChoiceField(choices=Case.Closure.choices, allow_blank=True, read_only=True)
     leader_id = serializers.IntegerField(read_only=True, allow_null=True,
                                          help_text="The leader in personal charge of the case (领导包案), if any.")
+    co_departments = UnitRefSerializer(many=True, read_only=True,
+                                       help_text="The departments co-handling the case beside the lead (联调).")
     deadlines = serializers.SerializerMethodField()
     operations = serializers.SerializerMethodField()
 
     class Meta(CaseListSerializer.Meta):
         fields = CaseListSerializer.Meta.fields + [
             "petition_type", "summary", "people_involved", "amount", "is_group", "is_legacy", "is_repeat",
-            "lead_department", "leader_id", "closure", "outcome", "satisfaction", "occurred_at", "occurred_place", "accepted_at",
+            "lead_department", "co_departments", "leader_id", "closure", "outcome", "satisfaction", "occurred_at",
+            "occurred_place", "accepted_at",
             "resolved_at", "closed_at", "parties", "deadlines", "operations",
         ]
 
@@ -250,3 +253,46 @@ class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
     errors = serializers.DictField(required=False)
     stage = serializers.CharField(required=False)
+
+
+# 走访: household visits (screening.visits).
+
+
+class VisitSerializer(serializers.Serializer):
+    """A visit as read: the person's ID number always masked (the number in full stays on
+    the case it raised, shown there to those who may see it, and recorded when shown)."""
+
+    id = serializers.IntegerField(read_only=True)
+    village = UnitRefSerializer(read_only=True)
+    household = serializers.CharField(read_only=True)
+    id_number = serializers.CharField(source="masked_id_number", read_only=True)
+    visited_at = serializers.DateTimeField(read_only=True)
+    visited_by = serializers.CharField(source="visited_by.username", read_only=True)
+    companions = serializers.CharField(read_only=True)
+    findings = serializers.CharField(read_only=True)
+    concern = serializers.ChoiceField(choices=Category.choices, allow_blank=True, read_only=True)
+    case_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="The case this visit raised.")
+    recorded_at = serializers.DateTimeField(read_only=True)
+
+
+class VisitCreateSerializer(serializers.Serializer):
+    """A visit to record: its shape only; the rules are screening.visits.VisitForm's, the
+    same as on the page."""
+
+    village = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    household = Text(help_text="The person visited.")
+    id_number = Text(required=False, allow_blank=True)
+    visited_at = serializers.DateTimeField()
+    companions = Text(required=False, allow_blank=True)
+    findings = Text(help_text="What was found.")
+    concern = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
+    raises_case = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The visit raises a case: a dispute of the village found in screening, the person visited its "
+                  "applicant, with case_title, case_category and case_summary.")
+    case_title = Text(required=False, allow_blank=True)
+    case_category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
+    case_summary = Text(required=False, allow_blank=True)
+    repeats_seen = serializers.BooleanField(
+        required=False, default=False,
+        help_text="true once the client has shown the cases a 400 named under errors.repeats_seen.")

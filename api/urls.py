@@ -8,6 +8,7 @@ router = DefaultRouter()
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("auth/tokens", views.DeviceTokenViewSet, basename="device-token")
+router.register("visits", views.VisitViewSet, basename="visit")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),

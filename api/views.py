@@ -28,11 +28,13 @@ from cases.login_throttle import was_throttled
 from cases.models import Case, CaseEvent, Category, DeviceToken, PersonalDataAccess, Source
 from notifications.models import Notification
 from notifications.services import mark_read
+from screening.models import Visit
+from screening.visits import record_visit
 from workflow import counts, services
 from workflow.errors import InvalidData
 from workflow.flow import in_order, operations
 from workflow.models import Deadline
-from workflow.permissions import PII, grants_for, reporting_units, visible_to
+from workflow.permissions import PII, grants_for, reporting_units, visible_to, visits_visible_to
 from workflow.queues import listing, nearest_due, with_listing
 
 from . import serializers as s
@@ -383,3 +385,40 @@ class DeviceTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewse
     @extend_schema(responses={204: None, 404: s.ErrorSerializer})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().destroy(request, *args, **kwargs)
+
+
+class VisitFilter(django_filters.FilterSet):
+    village = IdFilter(field_name="village_id", label="village id")
+    after = BoundedIsoDateTimeFilter(field_name="visited_at", lookup_expr="gte", label="visited at or after")
+    before = BoundedIsoDateTimeFilter(field_name="visited_at", lookup_expr="lt", label="visited before")
+
+    class Meta:
+        model = Visit
+        fields = ["concern"]
+
+
+class VisitViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """走访: the household visits of the villages the user reaches, newest first; and
+    recording one (screening.visits.record_visit, as the page does)."""
+
+    serializer_class = s.VisitSerializer
+    filterset_class = VisitFilter
+    queryset = Visit.objects.none()  # for the schema; get_queryset holds what the user may read
+    ordering_fields = ["visited_at", "id"]
+    ordering = ["-visited_at", "-id"]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Visit.objects.none()
+        return visits_visible_to(self.request.user, Visit.objects.select_related("village", "visited_by"))
+
+    @extend_schema(request=s.VisitCreateSerializer, responses={201: s.VisitSerializer, 400: s.ErrorSerializer,
+                                                               403: s.ErrorSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Record a visit; with raises_case, the case it raises is registered and linked."""
+        shape = s.VisitCreateSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        data = {k: v for k, v in request.data.items() if k != "village"}
+        visit = record_visit(actor=request.user, village=shape.validated_data["village"], data=data)
+        visit = Visit.objects.select_related("village", "visited_by").get(pk=visit.pk)
+        return Response(s.VisitSerializer(visit).data, status=status.HTTP_201_CREATED)

@@ -368,6 +368,10 @@ class Case(models.Model):
             ("reply_supervision", _("Can reply to supervision orders")),
             ("correct_case", _("Can correct a case's facts")),
             ("take_charge_case", _("Can take personal charge of a case")),
+            # 联调 (joint handling): the responsible unit names co-handling departments,
+            # each of which records its part (workflow.flow: name_co_department, record_part).
+            ("name_co_departments", _("Can name co-handling departments")),
+            ("record_part_case", _("Can record a co-handling department's part")),
         ]
 
     def __str__(self) -> str:

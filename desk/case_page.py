@@ -27,8 +27,8 @@ from paper.catalogue import print_list
 from workflow import counts, services
 from workflow import forms as forms_module
 from workflow.errors import CaseNotFound, CaseOperationError, InvalidData
-from workflow.flow import FORWARD, in_order, operations, place_of
-from workflow.models import Deadline, Extension, Step
+from workflow.flow import FORWARD, in_order, operations, performance_of, place_of
+from workflow.models import Deadline, Extension, FollowUpVisit, JudicialConfirmation, Performance, Step
 from workflow.permissions import PII, grants_for, recused, visible_to
 from workflow.queues import with_listing
 
@@ -73,7 +73,8 @@ def timeline(case: Case) -> list[dict[str, Any]]:
     events = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "pk"))
     user_ids = {e.data.get(key) for e in events for key in ("assignee", "leader", "previous_leader")
                 if isinstance(e.data.get(key), int)}
-    unit_ids = {e.data.get("lead_department") for e in events if isinstance(e.data.get("lead_department"), int)}
+    unit_ids = {e.data.get(key) for e in events for key in ("lead_department", "department")
+                if isinstance(e.data.get(key), int)}
     # The villages a correction moved a case between (its data keeps them by id).
     unit_ids |= {value for e in events if e.kind == "correct" and isinstance(e.data.get("changes"), dict)
                  for value in (e.data["changes"].get("village") or {}).values() if isinstance(value, int)}
@@ -94,6 +95,8 @@ def timeline(case: Case) -> list[dict[str, Any]]:
                 details += corrections(value, fields, units)
             elif key == "lead_department" and value in units:
                 details.append((_("lead department"), units[value]))
+            elif key == "department" and value in units:  # 联调: the co-handling department
+                details.append((_("co-handling department"), units[value]))
             elif key in fields and isinstance(value, str) and value and not isinstance(fields[key],
                                                                                    forms.ModelChoiceField):
                 choices = dict(getattr(fields[key], "choices", ()) or ())
@@ -158,6 +161,9 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
         "events": events,
         "notes": [e for e in events if e["event"].kind == "note"],
         "sessions": [e for e in events if e["event"].kind == "record_session"],
+        # 联调: the departments co-handling the case beside the lead, and the parts they recorded.
+        "co_departments": list(case.co_departments.all()),
+        "parts": [e for e in events if e["event"].kind == "record_part"],
         "deadlines": open_deadlines,
         "met_deadlines": Deadline.objects.filter(case=case, met_at__isnull=False).order_by("due_at"),
         "operations": [(t, forms_by_name[t.slug], places[t.slug]) for t in transitions],
@@ -170,6 +176,8 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
         # 回避: a party to the case among the staff is told why it offers them so little.
         "recused": recused(request.user, case),
         "outcome": outcome(case),
+        # 履行 and 司法确认 (issue 18): the agreement's visits and its judicial confirmation.
+        "follow_through": follow_through(case),
         # The forms this case has to print (desk/paper.py).
         "paper_forms": print_list(case),
         "problem": problem,
@@ -183,6 +191,21 @@ def outcome(case: Case) -> tuple[str, str] | None:
         return None
     kinds = dict(forms_module.ResolveForm.OUTCOMES)
     return str(kinds.get(case.outcome.get("kind"), case.outcome.get("kind", ""))), case.outcome.get("summary", "")
+
+
+def follow_through(case: Case) -> dict[str, Any] | None:
+    """What a mediation agreement has come to, for a case resolved by one (or once): its
+    performance as the newest visit since the resolution found it, every visit, and the
+    judicial confirmation applications with the court's rulings. None for a case with no
+    agreement and nothing recorded (a petition, a case not resolved)."""
+    visits = list(FollowUpVisit.objects.filter(case=case).select_related("visited_by").order_by("visited_at", "pk"))
+    confirmations = list(JudicialConfirmation.objects.filter(case=case).order_by("applied_at", "pk"))
+    agreement = str((case.outcome or {}).get("kind", "")).startswith("agreement")
+    if not (agreement or visits or confirmations):
+        return None
+    performance = performance_of(case)
+    return {"performance": Performance(performance).label if performance else "",
+            "performed": performance == Performance.FULLY, "visits": visits, "confirmations": confirmations}
 
 
 def visible_case(user: Any, pk: int) -> Case:

@@ -31,6 +31,7 @@ from screening.returns import (
     return_statuses,
     submit_return,
 )
+from screening.visits import visit_figures
 from workflow.errors import CaseOperationError, InvalidData
 from workflow.flow import CaseFlow
 from workflow.permissions import (
@@ -114,7 +115,10 @@ def returns(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("The return of %(village)s for %(month)s is filed.") % {
                     "village": filed.village.name, "month": f"{month:%Y-%m}"})
                 return back(request, "desk:returns:index")
-    rows = [(v, statuses[v.pk], forms_by_village.get(v.pk), sheets.get(statuses[v.pk].return_id)) for v in villages]
+    # The household visits (走访) of the return's month, by village: one grouped query.
+    visits = visit_figures(villages, month)
+    rows = [(v, statuses[v.pk], forms_by_village.get(v.pk), sheets.get(statuses[v.pk].return_id), visits.get(v.pk))
+            for v in villages]
     return render(request, "desk/returns.html", {"rows": rows, "month": month})
 
 
@@ -210,6 +214,8 @@ def meeting_page(request: HttpRequest, query: Any, minutes_form: MinutesForm | N
             })
         context.update(data=data, villages=villages, township=township, month=period.first,
                        printed_at=timezone.now(), rows_per_village=ROWS_PER_VILLAGE)
+        # Each village's return beside its household visits (走访) of the month.
+        context["return_rows"] = [(r, data.visits.get(r.village.pk)) for r in data.returns]
         context.update(minutes_context(request.user, township, period.first, data.at, minutes_form))
     return render(request, "desk/meeting.html", context, status=status)
 
@@ -333,7 +339,9 @@ def meeting_decisions(case_ids: list[int], user: Any) -> dict[int, list[Any]]:
     and the person's grants on all of them. The forms are fetched when opened
     (desk.operation_frames)."""
     cases = list(Case.objects.filter(pk__in=case_ids).select_related("responsible_unit", "village", "accused_unit")
-                 .prefetch_related("supervision_orders"))
+                 # The machine's rules read the orders (a second one) and the co-handling
+                 # departments (one to remove): read for all the rows at once.
+                 .prefetch_related("supervision_orders", "co_departments"))
     grants = grants_for_cases(user, cases)
     decisions = {}
     for case in cases:

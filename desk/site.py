@@ -15,7 +15,14 @@ from viewflow.contrib.auth import AuthViewset
 from viewflow.urls import Application, Site, Viewset
 from viewflow.urls.sites import AppMenuMixin
 
-from workflow.permissions import may_administer, may_file_returns, may_review, may_supervise, reporting_units
+from workflow.permissions import (
+    may_administer,
+    may_file_returns,
+    may_read_visits,
+    may_review,
+    may_supervise,
+    reporting_units,
+)
 
 from . import (
     assessment,
@@ -30,6 +37,7 @@ from . import (
     queue,
     reporting,
     screening,
+    visits,
     workbench,
 )
 from .forms import LoginForm, ThrottledPasswordChangeForm
@@ -92,6 +100,14 @@ class ReturnPages(MenuEntry):
     icon = "fact_check"
     permission = staticmethod(may_file_returns)
     index_path = path("", only_for(may_file_returns)(screening.returns), name="index")
+
+
+class VisitPages(MenuEntry):
+    # 走访: the household visits of a village (desk/visits.py).
+    title = _("Household visits")
+    icon = "home_work"
+    permission = staticmethod(may_read_visits)
+    index_path = path("", only_for(may_read_visits)(visits.visits), name="index")
 
 
 class MeetingPages(MenuEntry):
@@ -166,6 +182,7 @@ desk = Desk(viewsets=[
     QueuePages(app_name="queue"),
     BoardPages(app_name="board"),
     ReturnPages(app_name="returns"),
+    VisitPages(app_name="visits"),
     MeetingPages(app_name="meeting"),
     LedgerPages(app_name="ledgers"),
     AssessmentPages(app_name="assessment"),

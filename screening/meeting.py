@@ -28,6 +28,7 @@ from .returns import (
     return_statuses,
     yields_suspects,
 )
+from .visits import VisitFigures, visit_figures
 
 SECTIONS = ("new", "open", "overdue", "major", "escalated")
 
@@ -68,6 +69,10 @@ class MeetingData:
     suspects: list[VillageSuspects]
     # Villages whose return is not due yet: no suspects before it is (yields_suspects).
     awaiting: list[VillageReturn] = field(default_factory=list)
+    # Each village's household visits (走访) of the month and how many raised a case, by
+    # village id (villages without a visit left out); visit_totals sums them.
+    visits: dict[int, VisitFigures] = field(default_factory=dict)
+    visit_totals: VisitFigures = field(default_factory=VisitFigures)
 
 
 def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
@@ -109,11 +114,15 @@ def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
             group.cases[name].append(pk)
             totals[name] += 1
     statuses = return_statuses(township, month, at)
+    # One grouped query for every village of the township.
+    visits = visit_figures([s.village.pk for s in statuses], month)
     return MeetingData(
         township=township, month=month, at=at, cases=found, groups=list(groups.values()), totals=totals,
         returns=statuses, return_totals=dict(return_counts(statuses)),
         suspects=concealment_suspects(township, month, at=at, statuses=statuses),
         awaiting=[s for s in statuses if not yields_suspects(s)],
+        visits=visits, visit_totals=VisitFigures(sum(v.visits for v in visits.values()),
+                                                 sum(v.raised for v in visits.values())),
     )
 
 

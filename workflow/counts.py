@@ -36,7 +36,7 @@ from django.utils import timezone
 from cases.models import Case, OrgUnit
 from cases.periods import Period, month_period
 
-from .models import CaseTally, Deadline, DeadlineKind, SupervisionOrder
+from .models import WINDOWS, CaseTally, Deadline, DeadlineKind, SupervisionOrder
 from .tally import BEIJING
 
 HANDLED = Q(accepted_at__isnull=False)
@@ -64,7 +64,7 @@ def registered_in(cases: QuerySet[Case], period: Period) -> QuerySet[Case]:
 
 def running_clocks() -> QuerySet[Deadline]:
     """The running clocks of the case in the outer query: open and not paused."""
-    return Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True, paused_at__isnull=True)
+    return Deadline.objects.running().filter(case=OuterRef("pk"))
 
 
 def overdue(now: datetime | None = None) -> Exists:
@@ -80,8 +80,10 @@ def warned(now: datetime | None = None) -> Exists:
 def card(clock: Any, now: datetime | None = None) -> str:
     """The card shown beside one clock (a case's deadline or a return's): "red" when it
     runs past due, "yellow" past its warning time, "" otherwise — the definitions of
-    `overdue` and `warned` above, for one clock. A met or paused clock shows none."""
-    if clock.met_at is not None or getattr(clock, "paused_at", None) is not None:
+    `overdue` and `warned` above, for one clock. A met or paused clock shows none, nor a
+    window of the parties' (WINDOWS)."""
+    if (clock.met_at is not None or getattr(clock, "paused_at", None) is not None
+            or getattr(clock, "kind", "") in WINDOWS):
         return ""
     now = now or timezone.now()
     if clock.due_at < now:
@@ -366,7 +368,7 @@ def pressing_by_unit(cases: QuerySet[Case], units: Iterable[OrgUnit] | UnitCases
     now = now or timezone.now()
     grouping = unit_cases(units)
     out = {u.pk: dict.fromkeys(PRESSING_FIGURES, 0) for u in grouping.units}
-    carded = (Deadline.objects.filter(met_at__isnull=True, paused_at__isnull=True)
+    carded = (Deadline.objects.running()
               .filter(Q(warn_at__lte=now) | Q(due_at__lt=now))
               .order_by().values("case_id").annotate(first_due=Min("due_at")))
     under_order = SupervisionOrder.objects.filter(closed_at__isnull=True).values("case_id")

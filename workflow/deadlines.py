@@ -15,7 +15,7 @@ from django.conf import settings
 from cases.models import Case, OrgUnit
 
 from .calendar import get_calendar
-from .models import Deadline, DeadlineKind, DeadlineRule, RuleProfile
+from .models import WINDOWS, Deadline, DeadlineKind, DeadlineRule, RuleProfile
 from .refdata import cached
 
 S = Case.Stage
@@ -29,6 +29,8 @@ class Clock:
     # The clock stops (met_at) when the case moves to a stage outside this set.
     runs_while: frozenset[str]
     major_only: bool = False
+    # Opened only for a dispute resolved by a written mediation agreement (司法确认).
+    written_agreement_only: bool = False
 
 
 def _clock(kinds: set[str], opens_on: set[str], runs_while: set[str], major_only: bool = False) -> Clock:
@@ -49,7 +51,21 @@ PLAN: dict[str, Clock] = {
     DeadlineKind.TAKE_OVER: _clock(BOTH, {S.ESCALATED}, {S.ESCALATED}),
     DeadlineKind.FOLLOW_UP: _clock(BOTH, {S.RESOLVED}, {S.RESOLVED}),
     DeadlineKind.MAJOR_REPORT: _clock(BOTH, {S.REPORTED}, {S.REPORTED, S.INVESTIGATING, S.MEDIATING}, True),
+    # 人民调解法 第三十三条: the parties may jointly apply to the court for judicial
+    # confirmation within 30 days of a (written) agreement taking effect, which the
+    # resolution records; 民事诉讼法 (2023) 第二百零五条 likewise. Stopped when the application
+    # is recorded (workflow.flow: apply_confirmation, stop_clocks) or the case leaves
+    # resolved. Last in the plan: what opens on resolution is found first as the follow-up.
+    DeadlineKind.JUDICIAL_CONFIRMATION: Clock(frozenset({K.DISPUTE}), frozenset({S.RESOLVED}),
+                                              frozenset({S.RESOLVED}), written_agreement_only=True),
 }
+
+# The outcome of a resolution by a written mediation agreement (workflow.forms.ResolveForm).
+WRITTEN_AGREEMENT = "agreement_written"
+
+
+def has_written_agreement(case: Case) -> bool:
+    return case.kind == K.DISPUTE and (case.outcome or {}).get("kind") == WRITTEN_AGREEMENT
 
 
 class NoProfile(LookupError):
@@ -123,7 +139,8 @@ def schedule(deadline: Deadline, rule: DeadlineRule) -> None:
     )
     deadline.due_at, deadline.warn_at, deadline.escalate_at = due.at, min(warn.at, due.at), escalate.at
     deadline.provisional = due.provisional or escalate.provisional
-    pending = deadline.pending_step()
+    # The sweep raises nothing for a window of the parties' (workflow.models.WINDOWS).
+    pending = None if deadline.kind in WINDOWS else deadline.pending_step()
     deadline.next_action_at = pending[1] if pending else None
 
 
@@ -147,10 +164,20 @@ def move(case: Case, from_stage: str, to_stage: str, at: datetime) -> tuple[list
         and case.kind in clock.case_kinds
         and from_stage not in clock.runs_while
         and (not clock.major_only or case.risk == Case.Risk.MAJOR)
+        and (not clock.written_agreement_only or has_written_agreement(case))
     ]
     if not opening:
         return stopping, []
     return stopping, open_clocks(case, opening, at)
+
+
+def stop_clocks(case: Case, kinds: list[str], at: datetime) -> list[str]:
+    """Stop the case's running clocks of `kinds` at `at`, a duty done while the case keeps
+    its stage (a visit made, a judicial confirmation applied for); the kinds stopped."""
+    running = Deadline.objects.filter(case=case, met_at__isnull=True, kind__in=kinds)
+    stopped = sorted(set(running.values_list("kind", flat=True)))
+    running.update(met_at=at, next_action_at=None)
+    return stopped
 
 
 def open_clocks(case: Case, kinds: list[str], at: datetime, *, duration: int | None = None) -> list[Deadline]:

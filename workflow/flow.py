@@ -33,11 +33,19 @@ from cases.models import (
 
 from . import forms
 from .calendar import get_calendar
-from .deadlines import PLAN, open_clocks, schedule
+from .deadlines import PLAN, has_written_agreement, open_clocks, schedule, stop_clocks
 from .errors import ConditionUnmet, NotPermitted
 from .fsm import State
-from .models import Deadline, DeadlineKind, Extension, SupervisionOrder
-from .permissions import ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS, grants_for
+from .models import (
+    Deadline,
+    DeadlineKind,
+    Extension,
+    FollowUpVisit,
+    JudicialConfirmation,
+    Performance,
+    SupervisionOrder,
+)
+from .permissions import ASSIGNEE_GRANTS, CO_DEPARTMENT_GRANTS, LEAD_DEPARTMENT_GRANTS, grants_for
 
 S = Case.Stage
 OPEN = [S.REPORTED, S.INVESTIGATING, S.MEDIATING, S.RESOLVED, S.ESCALATED]
@@ -91,6 +99,78 @@ def not_led(flow: CaseFlow) -> State.CONDITION:
 
 def led(flow: CaseFlow) -> State.CONDITION:
     return State.CONDITION(flow.case.leader_id is not None, _("No leader has taken charge of this case."))
+
+
+# 履行 and 司法确认 (issue 18): what the agreement of a resolved case has come to. Each reads
+# the records since the case's resolution, so a case reopened and resolved again starts
+# afresh with its new agreement.
+
+
+def performance_of(case: Case) -> str:
+    """The performance of the case's agreement as the newest visit since its resolution
+    found it (a Performance value), or "" when no visit has found any."""
+    if case.resolved_at is None:
+        return ""
+    visit = case.follow_up_visits.filter(visited_at__gte=case.resolved_at).order_by("-visited_at", "-pk").first()
+    return visit.performance if visit else ""
+
+
+def confirmations_of(case: Case) -> Any:
+    """The judicial confirmation applications of the case's current agreement."""
+    if case.resolved_at is None:
+        return JudicialConfirmation.objects.none()
+    return case.judicial_confirmations.filter(applied_at__gte=case.resolved_at)
+
+
+def pending_confirmation(case: Case) -> JudicialConfirmation | None:
+    return confirmations_of(case).filter(result="").order_by("-applied_at", "-pk").first()
+
+
+def resolved_by_agreement(flow: CaseFlow) -> State.CONDITION:
+    # A petition is answered (信访工作条例 第三十二条), not settled by an agreement to perform.
+    return State.CONDITION(str((flow.case.outcome or {}).get("kind", "")).startswith("agreement"),
+                           _("Only a case resolved by a mediation agreement has an agreement to perform."))
+
+
+def written_agreement(flow: CaseFlow) -> State.CONDITION:
+    # 人民调解法 第三十三条: the parties apply with the written agreement (第二十九条).
+    return State.CONDITION(has_written_agreement(flow.case),
+                           _("Only a written mediation agreement is brought to the court for judicial confirmation."))
+
+
+def not_applied_for(flow: CaseFlow) -> State.CONDITION:
+    # One application per agreement: a rejected one is mediated again (reopen) or sued on.
+    return State.CONDITION(not confirmations_of(flow.case).exists(),
+                           _("The judicial confirmation of this agreement has already been applied for."))
+
+
+def confirmation_awaiting_ruling(flow: CaseFlow) -> State.CONDITION:
+    return State.CONDITION(pending_confirmation(flow.case) is not None,
+                           _("No application for judicial confirmation awaits a ruling."))
+
+
+def no_confirmation_awaiting_ruling(flow: CaseFlow) -> State.CONDITION:
+    # The ruling decides whether the agreement stands: the case is closed after it.
+    return State.CONDITION(pending_confirmation(flow.case) is None,
+                           _("The court has not ruled on the judicial confirmation yet: record its ruling first."))
+
+
+def agreement_failed(flow: CaseFlow) -> State.CONDITION:
+    """A resolved case is referred only when its agreement failed: a visit found it not
+    fully performed, or the court rejected its judicial confirmation. Other stages refer
+    as before."""
+    case = flow.case
+    if case.stage != S.RESOLVED:
+        return State.CONDITION(True, "")
+    failed = performance_of(case) not in ("", Performance.FULLY) or confirmations_of(case).filter(
+        result=JudicialConfirmation.Result.REJECTED).exists()
+    return State.CONDITION(failed, _("A resolved case is referred only when its agreement is not performed or its "
+                                     "judicial confirmation was rejected: record the visit or the ruling first."))
+
+
+def has_co_departments(flow: CaseFlow) -> State.CONDITION:
+    # 联调: only a case co-handled by some department has one to remove.
+    return State.CONDITION(flow.case.co_departments.exists(), _("No department co-handles this case."))
 
 
 class Notice:
@@ -236,13 +316,22 @@ class CaseFlow:
         )
 
     @stage.transition(
-        source=[S.INVESTIGATING, S.MEDIATING, S.ESCALATED],
+        # From resolved only when the agreement failed (follow-through, issue 18): not
+        # performed, or its judicial confirmation rejected (agreement_failed).
+        source=[S.INVESTIGATING, S.MEDIATING, S.ESCALATED, S.RESOLVED],
         target=S.CLOSED,
         label=gettext_lazy("Refer"),
         permission=needs("refer_case"),
+        conditions=[agreement_failed],
         custom={"form": forms.ReferForm},
     )
     def refer(self, data: dict[str, Any]) -> None:
+        if self.case.resolved_at is not None:
+            # Referred from resolved (only a resolved case has a resolution time): the
+            # agreement failed and the matter goes to the courts or arbitration, so the
+            # case is no longer 成功 (workflow.counts), as when reopened.
+            self.event_data["previous_outcome"] = self.case.outcome
+            self.case.outcome, self.case.resolved_at = {}, None
         self._close(Case.Closure.REFERRED)
 
     @stage.transition(
@@ -250,9 +339,22 @@ class CaseFlow:
         target=S.CLOSED,
         label=gettext_lazy("Follow up"),
         permission=needs("follow_up_case"),
+        conditions=[no_confirmation_awaiting_ruling],
         custom={"form": forms.FollowUpForm},
     )
     def follow_up(self, data: dict[str, Any]) -> None:
+        # The closing visit (issue 18): a dispute's agreement is fully performed, as this
+        # visit states it or the last recorded one found it (人民调解法 第三十一条); else the
+        # case is reopened or referred, never closed as resolved.
+        stated = data.get("performance") or ""
+        found = stated or performance_of(self.case)
+        if found and found != Performance.FULLY:
+            raise ConditionUnmet(
+                _("The agreement is not fully performed (%(performance)s): record a visit that finds it performed, "
+                  "or reopen the case to mediate again, or refer it.") % {"performance": Performance(found).label})
+        if stated:
+            FollowUpVisit.objects.create(case=self.case, visited_at=self.at, visited_by=self.actor,
+                                         record=data["record"], performance=stated, closing=True)
         self.case.satisfaction = data["satisfaction"]
         self._close(Case.Closure.VISITED)
 
@@ -502,6 +604,154 @@ class CaseFlow:
             order.deadline.met_at = self.at
             order.deadline.save(update_fields=["met_at"])
 
+    # 联调 (joint handling; docs/workflow.md: Joint handling). The responsible unit's officer
+    # names departments to co-handle a case beside the lead department: 人民调解工作若干规定
+    # (司法部, 2002) 第二十七条 — a committee may invite the units concerned to take part,
+    # and those invited support it; a dispute across units is mediated together. Each
+    # co-handling department gets per-case grants (permissions.CO_DEPARTMENT_GRANTS), its
+    # liaisons are told, and it records its part; resolving and closing stay with the lead.
+
+    @stage.transition(
+        source=ACTIVE,
+        label=gettext_lazy("Name co-handling department"),
+        permission=needs("name_co_departments"),
+        custom={"form": forms.CoDepartmentForm},
+    )
+    def name_co_department(self, data: dict[str, Any]) -> None:
+        department = data["department"]
+        self.case.co_departments.add(department)
+        CaseGroupObjectPermission.objects.bulk_create(
+            (CaseGroupObjectPermission(content_object=self.case, group_id=department.group_id, permission_id=pk)
+             for pk in permission_ids(CO_DEPARTMENT_GRANTS)),
+            ignore_conflicts=True,
+        )
+        lead = self.case.lead_department or self.case.responsible_unit
+        self.notices.append(
+            Notice(
+                members(department, Role.LIAISON),
+                "assignment",
+                _("Your department is to co-handle case %(number)s “%(title)s” (联调) with %(lead)s: %(task)s")
+                % {"number": self.case.number, "title": self.case.title, "lead": lead.name, "task": data["task"]},
+            )
+        )
+
+    @stage.transition(
+        source=ACTIVE,
+        label=gettext_lazy("Remove co-handling department"),
+        permission=needs("name_co_departments"),
+        conditions=[has_co_departments],
+        custom={"form": forms.RemoveCoDepartmentForm},
+    )
+    def remove_co_department(self, data: dict[str, Any]) -> None:
+        department = data["department"]
+        self.case.co_departments.remove(department)
+        # Its grants go with it (a lead department is never a co-handling one: its own stay).
+        if department.pk != self.case.lead_department_id:
+            CaseGroupObjectPermission.objects.filter(content_object=self.case, group_id=department.group_id).delete()
+        self.notices.append(
+            Notice(
+                members(department, Role.LIAISON),
+                "assignment",
+                _("Your department no longer co-handles case %(number)s “%(title)s”: %(reason)s")
+                % {"number": self.case.number, "title": self.case.title, "reason": data["reason"]},
+            )
+        )
+
+    @stage.transition(
+        source=ACTIVE,
+        label=gettext_lazy("Record co-handling part"),
+        permission=needs("record_part_case"),
+        custom={"form": forms.RecordPartForm},
+    )
+    def record_part(self, data: dict[str, Any]) -> None:
+        # The event holds the department (by id) and its part; the lead hears of it.
+        recipients = self._officers_and_assignee(self.case.responsible_unit)
+        if self.actor is not None:
+            recipients = recipients.exclude(pk=self.actor.pk)
+        self.notices.append(
+            Notice(
+                recipients,
+                "assignment",
+                _("%(department)s recorded its part in case %(number)s “%(title)s”: %(part)s")
+                % {"department": data["department"].name, "number": self.case.number, "title": self.case.title,
+                   "part": data["part"]},
+            )
+        )
+
+    # 履行 and 司法确认 (issue 18; docs/workflow.md: Judicial confirmation and follow-through).
+
+    @stage.transition(
+        source=S.RESOLVED,
+        label=gettext_lazy("Record visit"),
+        permission=needs("follow_up_case"),
+        conditions=[resolved_by_agreement],
+        custom={"form": forms.VisitForm},
+    )
+    def record_visit(self, data: dict[str, Any]) -> None:
+        """A follow-up visit that keeps the case resolved: the committee supervises the
+        agreement's performance and urges the parties to perform (人民调解法 第三十一条). The
+        visit done, the follow-up clock (回访) stops; the closing visit is follow_up."""
+        FollowUpVisit.objects.create(case=self.case, visited_at=self.at, visited_by=self.actor,
+                                     record=data["record"], performance=data["performance"])
+        self.event_data["deadlines_stopped"] = stop_clocks(self.case, [DeadlineKind.FOLLOW_UP], self.at)
+        if data["performance"] == Performance.REFUSED:
+            self._tell_follow_through(
+                _("A party refuses to perform the agreement of case %(number)s “%(title)s”: reopen it to mediate "
+                  "again, or refer it to litigation or arbitration.")
+                % {"number": self.case.number, "title": self.case.title})
+
+    @stage.transition(
+        source=S.RESOLVED,
+        label=gettext_lazy("Apply for judicial confirmation"),
+        permission=needs("follow_up_case"),
+        conditions=[written_agreement, not_applied_for],
+        custom={"form": forms.ConfirmationApplicationForm},
+    )
+    def apply_confirmation(self, data: dict[str, Any]) -> None:
+        """The parties' joint application to the court (人民调解法 第三十三条; 民事诉讼法 (2023)
+        第二百零五条): recorded, it stops the 30-day window's clock."""
+        application = JudicialConfirmation.objects.create(
+            case=self.case, court=data["court"], applied_on=data["applied_on"], applied_at=self.at,
+            applied_by=self.actor)
+        self.event_data["confirmation"] = application.pk
+        self.event_data["deadlines_stopped"] = stop_clocks(self.case, [DeadlineKind.JUDICIAL_CONFIRMATION], self.at)
+
+    @stage.transition(
+        source=S.RESOLVED,
+        label=gettext_lazy("Record judicial confirmation ruling"),
+        permission=needs("follow_up_case"),
+        conditions=[confirmation_awaiting_ruling],
+        custom={"form": forms.ConfirmationResultForm},
+    )
+    def record_confirmation(self, data: dict[str, Any]) -> None:
+        """The court's ruling (民事诉讼法 (2023) 第二百零六条). Confirmed valid, a party who
+        does not perform may be brought to enforcement (人民调解法 第三十三条); rejected, the
+        parties may change the agreement or reach a new one by mediation, or sue: the case
+        is offered for reopening (reopen) or referral (refer)."""
+        application = pending_confirmation(self.case)
+        if application is None:  # the condition above holds under the lock; kept for type checkers
+            raise ConditionUnmet(_("No application for judicial confirmation awaits a ruling."))
+        if data["ruled_on"] < application.applied_on:
+            raise ConditionUnmet(_("The ruling cannot come before the application (%(applied_on)s).")
+                                 % {"applied_on": application.applied_on.isoformat()})
+        application.result, application.ruling_number = data["result"], data["ruling_number"]
+        application.ruled_on, application.ruled_at, application.ruled_by = data["ruled_on"], self.at, self.actor
+        application.save(update_fields=["result", "ruling_number", "ruled_on", "ruled_at", "ruled_by"])
+        self.event_data["confirmation"] = application.pk
+        if data["result"] == JudicialConfirmation.Result.REJECTED:
+            self._tell_follow_through(
+                _("The court rejected the judicial confirmation of the agreement of case %(number)s “%(title)s” "
+                  "(%(ruling)s): reopen it to mediate again, or refer it to litigation.")
+                % {"number": self.case.number, "title": self.case.title, "ruling": data["ruling_number"]})
+
+    def _tell_follow_through(self, text: str) -> None:
+        """An agreement failed: the assignee and the responsible unit's officers hear that the
+        case should be reopened or referred; not whoever recorded it."""
+        recipients = self._officers_and_assignee(self.case.responsible_unit)
+        if self.actor is not None:
+            recipients = recipients.exclude(pk=self.actor.pk)
+        self.notices.append(Notice(recipients, "assignment", text))
+
     # Helpers of the transitions above.
 
     def _report_major(self, reason: str) -> None:
@@ -576,7 +826,10 @@ class CaseFlow:
         """Make `department` the lead department (谁主管谁负责) and give it its grants."""
         if self.case.lead_department_id == department.pk:
             return
-        CaseGroupObjectPermission.objects.filter(content_object=self.case).delete()
+        # The co-handling departments keep their grants (联调); one made the lead leaves them.
+        self.case.co_departments.remove(department)
+        CaseGroupObjectPermission.objects.filter(content_object=self.case).exclude(
+            group__unit__in=self.case.co_departments.all()).delete()
         CaseGroupObjectPermission.objects.bulk_create(
             CaseGroupObjectPermission(content_object=self.case, group_id=department.group_id, permission_id=pk)
             for pk in permission_ids(LEAD_DEPARTMENT_GRANTS)
@@ -638,6 +891,10 @@ ORDER = (
     "record_session", "note", "attach_document", "assign", "correct", "request_extension", "decide_extension",
     "pause_deadline", "resume_deadline", "supervise", "reply_supervision", "close_supervision",
     "take_charge", "release_charge",
+    # 联调 (joint handling): the co-handling department's part first, it is daily work.
+    "record_part", "name_co_department", "remove_co_department",
+    # 履行 and 司法确认 (issue 18): visits first, they recur.
+    "record_visit", "apply_confirmation", "record_confirmation",
 )
 FORWARD, MOVE, SIDE = "forward", "move", "side"
 

@@ -9,13 +9,14 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import FileExtensionValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import IntakeForm, ReadableText
 from cases.models import Case, OrgUnit
 
-from .models import Deadline, SupervisionOrder, TimeUnit
-from .permissions import assignable_users, lead_departments
+from .models import Deadline, JudicialConfirmation, Performance, SupervisionOrder, TimeUnit
+from .permissions import assignable_users, co_department_choices, co_departments_of, lead_departments
 
 # The actor of a form nobody named: a person, never the system.
 SOMEONE = object()
@@ -193,6 +194,17 @@ class FollowUpForm(OperationForm):
     ]
     record = long_text(_("visit record"))
     satisfaction = forms.ChoiceField(label=_("satisfaction"), choices=SATISFACTION)
+    # The closing visit may state the agreement's performance (issue 18, follow-through):
+    # a dispute is closed only when it is fully performed (workflow.flow: follow_up).
+    performance = forms.ChoiceField(
+        label=_("performance of the agreement"), required=False,
+        choices=[("", "—"), *Performance.choices],
+        help_text=_("Empty: as the last recorded visit found it."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.case.kind == Case.Kind.PETITION:
+            del self.fields["performance"]  # a petition's answer is no agreement to perform
 
 
 class NoteForm(OperationForm):
@@ -431,3 +443,111 @@ class ChargeForm(OperationForm):
     # What the leader sets the unit to do, if anything, at taking charge (批示).
     instructions = forms.CharField(label=_("leader's instructions"), max_length=2000, required=False,
                                    widget=forms.Textarea)
+
+
+# 联调 (joint handling, docs/workflow.md): departments named to co-handle a case beside the
+# lead department, each recording its part.
+
+
+class CoDepartmentForm(OperationForm):
+    department = forms.ModelChoiceField(
+        label=_("co-handling department"), queryset=OrgUnit.objects.none(),
+        error_messages={"invalid_choice": _("Choose a department of this township or the county that neither leads "
+                                            "nor already co-handles this case.")})
+    task = long_text(_("its part of the work"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The rule of reach gives the choices (permissions.co_department_choices); one
+        # already named is not named twice.
+        self.fields["department"].queryset = co_department_choices(self.case).exclude(
+            pk__in=self.case.co_departments.values("pk"))
+
+
+class RemoveCoDepartmentForm(OperationForm):
+    department = forms.ModelChoiceField(
+        label=_("co-handling department"), queryset=OrgUnit.objects.none(),
+        error_messages={"invalid_choice": _("This department does not co-handle this case.")})
+    reason = long_text(_("reason"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = self.case.co_departments.all()
+
+
+class RecordPartForm(OperationForm):
+    department = forms.ModelChoiceField(
+        label=_("co-handling department"), queryset=OrgUnit.objects.none(), required=False,
+        help_text=_("Empty: your own department."),
+        error_messages={"invalid_choice": _("Choose a co-handling department of this case that you belong to.")})
+    part = long_text(_("what the department did"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A page drawn for nobody in particular lists every co-handling department; the
+        # service checks the one sent against the actor's own.
+        actor = None if self.actor is SOMEONE else self.actor
+        self.fields["department"].queryset = co_departments_of(actor, self.case)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("department") is None and "department" not in self.errors:
+            departments = list(self.fields["department"].queryset[:2])
+            if len(departments) == 1:
+                data["department"] = departments[0]
+            else:
+                self.add_error("department", forms.ValidationError(
+                    _("Choose the co-handling department whose part this is."), code="required"))
+        return data
+
+
+# 司法确认 and 履行 (issue 18; docs/workflow.md: Judicial confirmation and follow-through).
+
+
+class VisitForm(OperationForm):
+    """A follow-up visit that keeps the case resolved, and how far the agreement is
+    performed (人民调解法 第三十一条)."""
+
+    record = long_text(_("visit record"))
+    performance = forms.ChoiceField(label=_("performance of the agreement"), choices=Performance.choices)
+
+
+def not_in_the_future(form: OperationForm, name: str) -> None:
+    """A date of something already done is not after today (Beijing time)."""
+    day = form.cleaned_data.get(name)
+    if day is not None and day > timezone.localdate():
+        form.add_error(name, forms.ValidationError(_("This date is in the future."), code="future"))
+
+
+class ConfirmationApplicationForm(OperationForm):
+    """The parties' joint application to the court for judicial confirmation (人民调解法
+    第三十三条; 民事诉讼法 第二百零五条 in the 2023 numbering as we read it, 第二百零一条 in
+    2021's: to the basic people's court of a party's domicile, of the subject matter's place
+    or of the mediation organisation's place, or the court that invited the mediation)."""
+
+    court = forms.CharField(label=_("court"), max_length=200)
+    applied_on = forms.DateField(label=_("date of the application"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        not_in_the_future(self, "applied_on")
+        applied_on = data.get("applied_on")
+        resolved_at = self.case.resolved_at
+        if applied_on is not None and resolved_at is not None and applied_on < timezone.localdate(resolved_at):
+            self.add_error("applied_on", forms.ValidationError(
+                _("The application cannot come before the agreement it asks the court to confirm."), code="early"))
+        return data
+
+
+class ConfirmationResultForm(OperationForm):
+    """The court's ruling on the application (民事诉讼法 (2023) 第二百零六条): the agreement
+    confirmed valid, or the application rejected (驳回)."""
+
+    result = forms.ChoiceField(label=_("ruling"), choices=JudicialConfirmation.Result.choices)
+    ruling_number = forms.CharField(label=_("ruling number"), max_length=100)
+    ruled_on = forms.DateField(label=_("date of the ruling"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        not_in_the_future(self, "ruled_on")
+        return data

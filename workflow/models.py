@@ -178,9 +178,20 @@ class Clock(models.Model):
         return None
 
 
+# The parties' own terms, not a duty of the unit: the 30 days to apply jointly for judicial
+# confirmation (人民调解法 第三十三条) run for the parties, who may let them pass. Kept and
+# shown on the case, they show no card, count as nothing late, and the sweep raises
+# nothing for them (workflow.deadlines.schedule, workflow.counts).
+WINDOWS = frozenset({DeadlineKind.JUDICIAL_CONFIRMATION})
+
+
 class DeadlineQuerySet(models.QuerySet):
     def open(self) -> DeadlineQuerySet:
         return self.filter(met_at__isnull=True)
+
+    def running(self) -> DeadlineQuerySet:
+        """The clocks that can show a card: open, not paused, and a duty (not WINDOWS)."""
+        return self.filter(met_at__isnull=True, paused_at__isnull=True).exclude(kind__in=WINDOWS)
 
 
 class Deadline(Clock):
@@ -424,3 +435,72 @@ class CaseTally(models.Model):
                 fields=["month", "village_id", "registered_unit_id", "accused_unit_id", "lead_department_id",
                         "category", "kind", "stage", "handled", "succeeded", "acceptance"], name="casetally_key"),
         ]
+
+
+# 司法确认 and 履行 (issue 18; docs/workflow.md: Judicial confirmation and follow-through).
+
+
+class Performance(models.TextChoices):
+    """How far the parties have carried out a mediation agreement, as a visit finds it.
+    人民调解法 第三十一条: the parties perform the agreement as agreed, and the committee
+    supervises its performance and urges the parties to perform."""
+
+    FULLY = "fully", _("Fully performed")
+    PARTLY = "partly", _("Partly performed")
+    NOT_YET = "not_yet", _("Not yet performed")
+    REFUSED = "refused", _("Performance refused")
+
+
+class FollowUpVisit(models.Model):
+    """One follow-up visit (回访) of a resolved dispute and the performance it found: the
+    visits that keep the case resolved (record_visit) and the closing one (follow_up) when
+    it states the performance. The case's performance is its newest visit since its
+    resolution (workflow.flow.performance_of): a reopened and re-resolved case starts
+    again with its new agreement."""
+
+    case = models.ForeignKey(Case, models.CASCADE, related_name="follow_up_visits")
+    visited_at = models.DateTimeField(_("visited at"))
+    visited_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    record = models.TextField(_("visit record"))
+    performance = models.CharField(_("performance of the agreement"), max_length=16, choices=Performance.choices)
+    closing = models.BooleanField(_("closing visit"), default=False)
+
+    class Meta:
+        verbose_name = _("follow-up visit")
+        verbose_name_plural = _("follow-up visits")
+        ordering = ["visited_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.visited_at:%Y-%m-%d} {self.performance}"
+
+
+class JudicialConfirmation(models.Model):
+    """The parties' joint application to a court to confirm a written mediation agreement
+    (司法确认), and the court's ruling. 人民调解法 第三十三条: within 30 days of the agreement
+    taking effect; 民事诉讼法 (2023) 第二百零五条 (the application), 第二百零六条 (the ruling:
+    the agreement confirmed valid, or the application rejected (驳回), after which the parties
+    may change the agreement or reach a new one by mediation, or sue)."""
+
+    class Result(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed valid")
+        REJECTED = "rejected", _("Application rejected (驳回)")
+
+    case = models.ForeignKey(Case, models.CASCADE, related_name="judicial_confirmations")
+    court = models.CharField(_("court"), max_length=200)
+    applied_on = models.DateField(_("applied on"))
+    applied_at = models.DateTimeField(_("recorded at"))
+    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    # Empty while the court examines the application.
+    result = models.CharField(_("result"), max_length=16, choices=Result.choices, blank=True)
+    ruling_number = models.CharField(_("ruling number"), max_length=100, blank=True)
+    ruled_on = models.DateField(_("ruled on"), null=True, blank=True)
+    ruled_at = models.DateTimeField(_("ruling recorded at"), null=True, blank=True)
+    ruled_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("judicial confirmation")
+        verbose_name_plural = _("judicial confirmations")
+        ordering = ["applied_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.court} {self.applied_on}"

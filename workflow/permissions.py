@@ -3,8 +3,9 @@
 Permissions come from two places:
 - by role, from a Membership in a unit related to the case: its own unit (the responsible
   unit or the case's village) or, for officers, supervisors and viewers, a unit above it;
-- per case, from django-guardian's direct-foreign-key tables: the assignee's grants and
-  the lead department's, written by the transition service when it assigns or routes.
+- per case, from django-guardian's direct-foreign-key tables: the assignee's grants, the
+  lead department's and the co-handling departments' (联调), written by the transition
+  service when it assigns, routes or names a co-handling department.
 
 `grants_for` answers for one case in a single query; `visible_cases` is the one
 selection every list uses. Both exclude a 检举控告 petition from the unit it accuses and
@@ -57,6 +58,7 @@ OWN_UNIT: dict[str, frozenset[str]] = {
             "pause_deadline",
             "reply_supervision",
             "correct_case",
+            "name_co_departments",
             PII,
         }
     ),
@@ -106,6 +108,10 @@ ASSIGNEE_GRANTS = frozenset(
     }
 )
 LEAD_DEPARTMENT_GRANTS = frozenset({VIEW, "note_case", "record_session_case"})
+# 联调 (joint handling): a co-handling department follows the case, adds notes and records
+# its own part; it neither resolves nor closes it, which stays with the lead (the
+# responsible unit and the assignee). Written and revoked by workflow.flow (co-departments).
+CO_DEPARTMENT_GRANTS = frozenset({VIEW, "note_case", "record_part_case"})
 
 # What a case's village gives its own members and the units above it when the case is
 # held elsewhere (escalated, or handled by the township): they follow it, they do not act.
@@ -140,7 +146,7 @@ def recused(user: Any, case: Case) -> bool:
 
 
 ALL_PERMISSIONS = frozenset().union(*OWN_UNIT.values(), ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS,
-                                    {DECIDE_CONCEALMENT})
+                                    CO_DEPARTMENT_GRANTS, {DECIDE_CONCEALMENT})
 
 
 def _accused_ids(unit_paths: Iterable[str]) -> set[int]:
@@ -394,6 +400,21 @@ def lead_departments(case: Case) -> Any:
     return departments
 
 
+def co_department_choices(case: Case) -> Any:
+    """Departments that may co-handle `case` (联调) beside its lead: those that may lead it
+    (lead_departments, the same reach), never the lead itself."""
+    return lead_departments(case).exclude(pk=case.lead_department_id or 0)
+
+
+def co_departments_of(actor: Any, case: Case) -> Any:
+    """The co-handling departments of `case` whose part `actor` records: those they are a
+    member of; every one for the system (None) or a superuser."""
+    departments = case.co_departments.all()
+    if actor is None or actor.is_superuser:
+        return departments
+    return departments.filter(memberships__user=actor).distinct()
+
+
 def told(case: Case, users: Any) -> Any:
     """Of `users` (a queryset of users), those who may hear of `case`: nobody at or
     beneath the unit an accusation accuses, whatever their role."""
@@ -593,3 +614,47 @@ def may_submit_monthly(user: Any, unit: OrgUnit) -> bool:
     if user.is_superuser:
         return True
     return Membership.objects.filter(user=user, unit=unit, role__in=IMPORTING_ROLES).exists()
+
+
+# ---------------------------------------------------------------------------------------
+# 走访 (household visits, issue 18): officials going out to households (not 来访, people
+# coming in, which is a case's source). A visit may raise a case, which is registered
+# through workflow.services.report_case and so asks can_report again; the villages offered
+# here are those the person registers for (reporting_units), so whoever records a visit
+# may register what it raises. Visits are records of a village, read by whoever reaches it.
+
+
+def visiting_villages(user: Any) -> Any:
+    """Villages where `user` records household visits: the villages they register cases
+    for (reporting_units: their own village, as its worker, mediator or officer; the
+    villages beneath their township or county as its officer or supervisor)."""
+    villages = OrgUnit.objects.filter(level=OrgUnit.Level.VILLAGE)
+    if user is None or user.is_superuser:
+        return villages.order_by("path")
+    if not user.is_authenticated or not user.is_active:
+        return villages.none()
+    return reporting_units(user).filter(level=OrgUnit.Level.VILLAGE)
+
+
+def may_record_visit(user: Any, village: OrgUnit) -> bool:
+    return visiting_villages(user).filter(pk=village.pk).exists()
+
+
+def visit_reading_villages(user: Any) -> Any:
+    """Villages whose visits `user` reads: those at or beneath any unit where they hold a
+    role (units_reached). A department's people reach no village through it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return OrgUnit.objects.none()
+    return units_reached(user).filter(level=OrgUnit.Level.VILLAGE)
+
+
+def may_read_visits(user: Any) -> bool:
+    return visit_reading_villages(user).exists()
+
+
+def visits_visible_to(user: Any, visits: Any) -> Any:
+    """Of `visits` (a queryset of screening.Visit, which sits above this module), those of
+    the villages `user` reads: the one selection the pages and the API list visits from."""
+    if user is not None and user.is_authenticated and user.is_active and user.is_superuser:
+        return visits
+    return visits.filter(village__in=visit_reading_villages(user).values("pk"))

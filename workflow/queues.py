@@ -222,7 +222,7 @@ def most_pressing(cases: Any, n: int, now: datetime | None = None, *, units: cou
     UnitCases.condition, which leaves in the accusations against them that `cases` from
     workflow.permissions.visible_to leaves out already for one's own units."""
     now = now or timezone.now()
-    carded = (Deadline.objects.filter(met_at__isnull=True, paused_at__isnull=True)
+    carded = (Deadline.objects.running()
               .filter(Q(warn_at__lte=now) | Q(due_at__lt=now)))
     clocks = list(carded.order_by("due_at", "case_id").values_list("case_id", flat=True)[:window])
     earliest = list(dict.fromkeys(clocks))

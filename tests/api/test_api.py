@@ -37,7 +37,7 @@ LIST_KEYS = {
 }
 DETAIL_KEYS = LIST_KEYS | {
     "petition_type", "summary", "people_involved", "amount", "is_group", "is_legacy", "is_repeat",
-    "lead_department", "leader_id", "closure", "outcome", "satisfaction", "accepted_at", "resolved_at", "closed_at",
+    "lead_department", "co_departments", "leader_id", "closure", "outcome", "satisfaction", "accepted_at", "resolved_at", "closed_at",
     "parties", "deadlines", "operations", "occurred_at", "occurred_place",
 }
 UNIT_KEYS = {"id", "code", "name", "level"}
@@ -749,6 +749,7 @@ PATHS = {
     "/api/v1/categories/": {"get"},
     "/api/v1/sources/": {"get"},
     "/api/v1/units/": {"get"},
+    "/api/v1/visits/": {"get", "post"},
 }
 
 
@@ -806,7 +807,7 @@ def test_every_error_status_the_api_answers_is_documented(cast):
         for method, operation in operations.items():
             anonymous_allowed = {} in operation.get("security", [])
             expected = set() if anonymous_allowed else {"401"}
-            if method == "get" and path in ("/api/v1/cases/", "/api/v1/notifications/"):
+            if method == "get" and path in ("/api/v1/cases/", "/api/v1/notifications/", "/api/v1/visits/"):
                 expected |= {"400", "404"}  # an invalid filter value; a page past the end
             missing += [f"{method.upper()} {path} {code}" for code in sorted(expected - set(operation["responses"]))]
     assert missing == []

@@ -99,8 +99,9 @@ WAY_ON_FIRST = [
      ["note", "attach_document", "correct", "request_extension", "pause_deadline"]),
     ("petition", "escalated", "cora", "take_over", ["refer", "withdraw"],
      ["note", "attach_document", "correct", "request_extension", "pause_deadline"]),
+    # A dispute's agreement is followed through by visits (issue 18: record_visit).
     ("dispute", "resolved", "olga", "follow_up", ["reopen", "withdraw"],
-     ["note", "attach_document", "assign", "correct", "request_extension", "pause_deadline"]),
+     ["note", "attach_document", "assign", "correct", "request_extension", "pause_deadline", "record_visit"]),
     ("petition", "resolved", "olga", "follow_up", ["reopen", "withdraw"],
      ["note", "attach_document", "assign", "correct", "request_extension", "pause_deadline"]),
 ]
@@ -126,7 +127,9 @@ def test_without_the_way_on_nothing_is_open_and_no_button_is_primary(cast: Cast,
     html = offered(cast, client, (dispute if kind == "dispute" else petition)(cast, "investigating"), "olga")
     assert shown(html) == [(name, False) for name in ["escalate", "refer", "withdraw", "record_session", "note",
                                                        "attach_document", "assign", "correct",
-                                                       "request_extension", "pause_deadline"]]
+                                                       "request_extension", "pause_deadline",
+                                                       # 联调: she names the co-handling departments.
+                                                       "name_co_department"]]
     assert primary(html) == [] and "forward" not in places(html).values()
 
 

@@ -525,6 +525,7 @@ EXPECTED = {
     "POST desk:case:operate/follow_up", "POST desk:case:operate/take_over", "POST desk:case:operate/send_back",
     "POST login", "POST logout", "POST set_language", "POST password_change",
     "GET desk:case:dossier", "GET desk:case:paper/agreement", "POST desk:case:paper_full",
+    "GET desk:visits:index", "POST desk:visits:index",
 }
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from cases.models import Case, Membership, OrgUnit, Role
 from screening.returns import decide_suspect, submit_return
+from screening.visits import record_visit
 from tests.conftest import PETITION, accept, local, person, report, step, unit
 from workflow import services
 from workflow.permissions import assignable_users, grants_for, grants_for_cases
@@ -90,6 +91,13 @@ class Township:
         accept(cast, accusation, local(2026, 3, 9, 10))
         hotline = new(9, source="110")
         self.suspects.append(hotline)
+        # Household visits (走访) of the month, one raising a case: the meeting counts them by
+        # village in one grouped query.
+        for day in (10, 11):
+            record_visit(actor=olga, village=village, at=local(2026, 3, day, 18), data={
+                "household": f"农户{k}-{day}", "visited_at": local(2026, 3, day, 9).isoformat(), "findings": "无异常。",
+                "raises_case": day == 11, "case_title": f"{village.name}走访发现{k}", "case_category": "neighbours",
+                "case_summary": "走访发现邻里纠纷。", "repeats_seen": True})
         if files == "listing":
             listed = [c for c in self.cases if c.village_id == village.pk and c.source == "screening"
                       and c.reported_at >= local(2026, 3, 1)]
@@ -151,6 +159,10 @@ def check_page(html: str, user: Any, township: Township, client: Any) -> None:
     for case in assigned:
         assert sorted(assignees(client, case)) == sorted(str(u.pk) for u in assignable_users(case)), case.title
     assert html.count("data-suspect=") == len(township.suspects) == township.made
+    for village in township.villages:
+        made = sum(1 for c in township.cases if c.village_id == village.pk and c.title.startswith(village.name)) // 7
+        if made:
+            assert f'data-visits="{2 * made}" data-raised="{made}"' in html, village.name
 
 
 def test_the_meeting_costs_the_same_queries_however_big_the_township(cast: Any, client: Any,
@@ -202,7 +214,8 @@ def test_the_grants_read_for_a_list_are_those_read_case_by_case(cast: Any, time_
     against_township = report(cast, actor=cast.cora, at=local(2026, 3, 12, 9),
                               **{**PETITION, "petition_type": "accusation", "accused_unit": cast.liulin.pk})
     cases = list(Case.objects.select_related("responsible_unit", "village", "accused_unit").order_by("pk"))
-    assert against_township in cases and len(cases) == 8 * 3 + 1
+    # Each village's month: eight cases, and the one a household visit raised.
+    assert against_township in cases and len(cases) == 9 * 3 + 1
     admin = get_user_model().objects.create_superuser("root", password="pw-root")
     gone = person("gone", (cast.liulin, Role.OFFICER))
     gone.is_active = False

@@ -54,7 +54,8 @@ def test_a_dispute_goes_from_report_to_visited_and_closed(cast, settings, tmp_pa
                                files={"agreement": SimpleUploadedFile("调解协议书.pdf", b"%PDF-1.4")})
     assert case.documents.get().original_name == "调解协议书.pdf"
     assert case.stage == "resolved" and case.outcome["kind"] == "agreement_written"
-    assert open_kinds(case) == {"follow_up"}
+    # A written agreement opens the 30-day window for judicial confirmation (人民调解法 第三十三条).
+    assert open_kinds(case) == {"follow_up", "judicial_confirmation"}
 
     case = step(case, "follow_up", cast.mia, local(2026, 3, 20, 9), record="回访：第一期已支付。", satisfaction="satisfied")
     assert (case.stage, case.closure, case.satisfaction) == ("closed", "visited", "satisfied")

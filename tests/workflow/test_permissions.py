@@ -100,6 +100,31 @@ def taken_in_charge(cast: Cast) -> Case:
                                data={})
 
 
+def with_co_department(cast: Cast) -> Case:
+    """联调: 柳林派出所 (pete) co-handles the case beside the lead, 柳林司法所."""
+    return services.transition(investigating(cast), "name_co_department", actor=cast.olga, at=local(2026, 3, 4, 9),
+                               data={"department": cast.police.pk, "task": "核实双方冲突经过。"})
+
+
+def resolved_in_writing(cast: Cast) -> Case:
+    """Resolved by a written agreement, as the system records one from a ledger (its paper
+    archived, no file to store): the setup of the API's matrix too, which keeps no media."""
+    return services.transition(
+        investigating(cast), "resolve", actor=None, at=local(2026, 3, 5, 9),
+        data={"outcome": "agreement_written", "summary": "书面协议。"},
+    )
+
+
+def confirmation_applied(cast: Cast) -> Case:
+    return services.transition(resolved_in_writing(cast), "apply_confirmation", actor=cast.olga,
+                               at=local(2026, 3, 5, 15), data={"court": "青阳县人民法院", "applied_on": "2026-03-05"})
+
+
+def performance_refused(cast: Cast) -> Case:
+    return services.transition(resolved(cast), "record_visit", actor=cast.mia, at=local(2026, 3, 5, 15),
+                               data={"record": "被申请人拒不支付。", "performance": "refused"})
+
+
 Setup = Callable[[Cast], Case]
 Data = Callable[[Cast, Case], dict[str, Any]]
 
@@ -141,12 +166,31 @@ MATRIX: list[tuple[str, Setup, Data, set[str]]] = [
     ("correct", investigating, lambda c, case: {"risk": "significant", "reason": "登记有误。"}, {"olga", "sam"}),
     ("take_charge", major_investigating, lambda c, case: {}, {"sam", "carl"}),
     ("release_charge", taken_in_charge, lambda c, case: {"reason": "已化解。"}, {"sam", "carl"}),
+    # 联调 (joint handling): named and removed by the responsible unit's officer; the part
+    # recorded by the co-handling department.
+    ("name_co_department", investigating, lambda c, case: {"department": c.police.pk, "task": "核实经过。"},
+     {"olga"}),
+    ("remove_co_department", with_co_department, lambda c, case: {"department": c.police.pk, "reason": "无需协办。"},
+     {"olga"}),
+    ("record_part", with_co_department, lambda c, case: {"part": "已询问双方并制作笔录。"}, {"pete"}),
+    # 履行 and 司法确认 (issue 18): by whoever follows the case up, the officer and the assignee;
+    # a failed agreement referred by those who refer.
+    ("record_visit", resolved, lambda c, case: {"record": "回访。", "performance": "partly"}, {"mia", "olga"}),
+    ("apply_confirmation", resolved_in_writing,
+     lambda c, case: {"court": "青阳县人民法院", "applied_on": "2026-03-05"}, {"mia", "olga"}),
+    ("record_confirmation", confirmation_applied,
+     lambda c, case: {"result": "confirmed", "ruling_number": "（2026）青民特1号", "ruled_on": "2026-03-06"},
+     {"mia", "olga"}),
+    ("refer", performance_refused, lambda c, case: {"channel": "litigation", "reason": "拒不履行。"},
+     {"olga", "sam", "carl"}),
 ]
 
 
 def visible_in(stage_setup: Setup) -> set[str]:
     if stage_setup is reported:
         return {"alice", "mia", "olga", "sam", "vic", "cora", "carl"}
+    if stage_setup is with_co_department:
+        return SEES | {"pete"}
     return SEES
 
 
