@@ -317,6 +317,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for the categories wherever a field offers them (a case's category, the
+    # concern a household visit found).
+    "ENUM_NAME_OVERRIDES": {"CategoryEnum": "cases.models.Category"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.document_errors",

@@ -69,6 +69,19 @@ def test_in_office_hours_the_demo_has_warned_clocks_not_yet_due_and_the_board_sh
         assert 'class="card yellow"' in row.group(0)
 
 
+def test_in_the_hour_after_midnight_the_demo_still_has_warned_clocks(
+        settings: Any, tmp_path: Any, time_machine: Any) -> None:
+    # Found at 00:05 in Beijing: the seed looked for a clock warned an hour ago and due a
+    # day ahead, and a clock whose warning and due times both fall at the end of a day
+    # has none then; the seed refused to run.
+    time_machine.move_to(local(2026, 12, 8, 0, 5), tick=False)  # a Tuesday, just after midnight
+    seed(settings, tmp_path)
+    now = timezone.now()
+    yellow = yellow_clocks()
+    assert len(yellow) >= 3
+    assert all(clock.warn_at <= now < clock.due_at for clock in yellow)
+
+
 def test_at_night_on_a_holiday_the_cards_show_and_the_warnings_wait_for_the_working_morning(
         settings: Any, tmp_path: Any, client: Any, time_machine: Any) -> None:
     time_machine.move_to(local(2026, 10, 2, 22, 0), tick=False)  # 国庆节, at night

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent
@@ -20,6 +21,13 @@ from workflow.forms import FollowUpForm
 from workflow.models import Deadline, FollowUpVisit
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    # Refusals are matched in English here; test_translations covers zh-hans.
+    with translation.override("en"):
+        yield
 
 RESOLVED_AT = local(2026, 3, 10, 16)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent
@@ -18,6 +19,13 @@ from workflow.errors import ConditionUnmet, InvalidData
 from workflow.models import Deadline, JudicialConfirmation
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    # Refusals are matched in English here; test_translations covers zh-hans.
+    with translation.override("en"):
+        yield
 
 RESOLVED_AT = local(2026, 3, 10, 16)
 COURT = "青阳县人民法院"

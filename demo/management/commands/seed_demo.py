@@ -831,9 +831,11 @@ class Seeder:
 
     def warned_start(self, story: Story) -> date:
         """The latest day before today on which the clock opened by the story's last step
-        must have started to show a yellow card now: its warning time an hour or more
-        past, its due time a day or more ahead. Computed by the clock's own rule and
-        calendar (workflow.deadlines), as the transition will open it."""
+        must have started to show a yellow card now: its warning time past, its due time
+        a day or more ahead. (A warning an hour past as well left no day in the hour after
+        midnight for a clock whose warning and due times both fall at the end of a day.)
+        Computed by the clock's own rule and calendar (workflow.deadlines), as the
+        transition will open it."""
         stage = final_stage(story.plan)
         probe = Case(kind=story.data["kind"], category=story.data["category"], risk=story.data["risk"])
         kind = next(k for k, clock in PLAN.items() if stage in clock.opens_on and probe.kind in clock.case_kinds
@@ -848,7 +850,7 @@ class Seeder:
             clock = Deadline(duration=rule.duration, unit=rule.unit,
                              started_at=timezone.make_aware(datetime.combine(day, time(10, 0))))
             schedule(clock, rule)
-            if clock.warn_at <= self.now - timedelta(hours=1) and clock.due_at >= self.now + timedelta(days=1):
+            if clock.warn_at <= self.now and clock.due_at >= self.now + timedelta(days=1):
                 return day
         raise CommandError(f"seed_demo: no start puts the {kind} clock of “{story.template.key}” in its warning window.")
 
