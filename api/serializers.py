@@ -100,13 +100,16 @@ class CaseDetailSerializer(CaseListSerializer):
                                          help_text="The leader in personal charge of the case (领导包案), if any.")
     co_departments = UnitRefSerializer(many=True, read_only=True,
                                        help_text="The departments co-handling the case beside the lead (联调).")
+    review_level = serializers.IntegerField(
+        read_only=True, help_text="0: no review; 1: under or after review (复查); 2: second review (复核), after which "
+                                  "the matter is final (信访工作条例 第三十五条、第三十六条).")
     deadlines = serializers.SerializerMethodField()
     operations = serializers.SerializerMethodField()
 
     class Meta(CaseListSerializer.Meta):
         fields = CaseListSerializer.Meta.fields + [
             "petition_type", "summary", "people_involved", "amount", "is_group", "is_legacy", "is_repeat",
-            "lead_department", "co_departments", "leader_id", "closure", "outcome", "satisfaction", "occurred_at",
+            "lead_department", "co_departments", "leader_id", "review_level", "closure", "outcome", "satisfaction", "occurred_at",
             "occurred_place", "accepted_at",
             "resolved_at", "closed_at", "parties", "deadlines", "operations",
         ]

@@ -286,6 +286,10 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="cases_in_charge",
         verbose_name=_("leader in charge"),
     )
+    # 复查 / 复核 of a petition (信访工作条例 第三十五条、第三十六条; workflow.flow:
+    # request_review, decide_review): 0 none, 1 复查 (review by the unit above the one that
+    # handled it), 2 复核 (by the unit above the reviewing one), after which it is final.
+    review_level = models.PositiveSmallIntegerField(_("review level"), default=0, editable=False)
     risk = models.CharField(_("risk level"), max_length=16, choices=Risk.choices, default=Risk.GENERAL)
     people_involved = models.PositiveIntegerField(_("people involved"), default=1)
     amount = models.DecimalField(_("amount involved (yuan)"), max_digits=14, decimal_places=2, null=True, blank=True)
@@ -372,6 +376,13 @@ class Case(models.Model):
             # each of which records its part (workflow.flow: name_co_department, record_part).
             ("name_co_departments", _("Can name co-handling departments")),
             ("record_part_case", _("Can record a co-handling department's part")),
+            # 复查、复核 and the objection to a routing (信访工作条例 第二十三条、第三十五条、
+            # 第三十六条; workflow.flow: request_review, decide_review, object_to_routing,
+            # decide_objection).
+            ("request_review_case", _("Can register a petition's review request")),
+            ("decide_review_case", _("Can decide a petition's review")),
+            ("object_routing_case", _("Can object to a petition's routing")),
+            ("decide_objection_case", _("Can decide an objection to a routing")),
         ]
 
     def __str__(self) -> str:

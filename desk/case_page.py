@@ -164,6 +164,8 @@ def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form
         # 联调: the departments co-handling the case beside the lead, and the parts they recorded.
         "co_departments": list(case.co_departments.all()),
         "parts": [e for e in events if e["event"].kind == "record_part"],
+        # 复查、复核 (信访工作条例 第三十五条、第三十六条): each request and each decision.
+        "reviews": [e for e in events if e["event"].kind in ("request_review", "decide_review")],
         "deadlines": open_deadlines,
         "met_deadlines": Deadline.objects.filter(case=case, met_at__isnull=False).order_by("due_at"),
         "operations": [(t, forms_by_name[t.slug], places[t.slug]) for t in transitions],

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case
 from cases.wording import series
-from workflow.flow import CaseFlow
+from workflow.flow import REVIEW_OPERATIONS, CaseFlow, operations
 
 # In the drawing's own units (px when drawn 1:1).
 NODE_W, NODE_H, PITCH, TOP, FONT = 88, 32, 64, 8, 12
@@ -34,9 +34,10 @@ def moves() -> dict[tuple[str, str], list[str]]:
     stages = set(Case.Stage.values)
     for transitions in CaseFlow.stage.get_transitions().values():
         for transition in transitions:
-            # Operations that keep the stage (assign, note …) are not moves.
+            # Operations that keep the stage (assign, note …) are not moves; a petition's
+            # review is said under the drawing (REVIEW_OPERATIONS).
             key = (str(transition.source), str(transition.target))
-            if not stages.issuperset(key):
+            if not stages.issuperset(key) or transition.slug in REVIEW_OPERATIONS:
                 continue
             if str(transition.label) not in found[key]:
                 found[key].append(str(transition.label))
@@ -142,6 +143,14 @@ def _drawing(language: str) -> str:
             f'y="{y + NODE_H / 2 + FONT / 2 - 1:.0f}" text-anchor="middle">{escape(str(label))}</text></g>'
         )
     parts.append("</svg>")
+    # 复查、复核 (信访工作条例 第三十五条、第三十六条) leave even the closed stage: drawn, they
+    # would cross every arc, so they are said once, as withdrawing is.
+    request, decide = (str(next(iter(operations()[slug].get_transitions())).label) for slug in REVIEW_OPERATIONS)
+    note = _("%(request)s (a petition's review, twice at most): from “%(resolved)s” or “%(closed)s” back to "
+             "“%(investigating)s”, held by the unit above; %(decide)s resolves it again.") % {
+        "request": request, "decide": decide, "resolved": names[Case.Stage.RESOLVED],
+        "closed": names[Case.Stage.CLOSED], "investigating": names[Case.Stage.INVESTIGATING]}
+    parts.append(f'<p class="lifecycle-note">{escape(note)}</p>')
     for label, sink in sorted(everywhere.items()):
         note = _("%(operations)s: from every other stage to “%(stage)s”.") % {"operations": label, "stage": names[sink]}
         parts.append(f'<p class="lifecycle-note">{escape(note)}</p>')

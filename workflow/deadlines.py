@@ -7,7 +7,7 @@ transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -15,7 +15,7 @@ from django.conf import settings
 from cases.models import Case, OrgUnit
 
 from .calendar import get_calendar
-from .models import WINDOWS, Deadline, DeadlineKind, DeadlineRule, RuleProfile
+from .models import WINDOWS, Deadline, DeadlineKind, DeadlineRule, RuleProfile, TimeUnit
 from .refdata import cached
 
 S = Case.Stage
@@ -31,6 +31,9 @@ class Clock:
     major_only: bool = False
     # Opened only for a dispute resolved by a written mediation agreement (司法确认).
     written_agreement_only: bool = False
+    # 复查/复核 (信访工作条例 第三十五条、第三十六条): True opens only for a petition under
+    # review (Case.review_level > 0), False never for one, None either way.
+    review: bool | None = None
 
 
 def _clock(kinds: set[str], opens_on: set[str], runs_while: set[str], major_only: bool = False) -> Clock:
@@ -47,7 +50,9 @@ PLAN: dict[str, Clock] = {
     DeadlineKind.INVESTIGATION: _clock({K.DISPUTE}, {S.INVESTIGATING}, {S.INVESTIGATING}),
     DeadlineKind.MEDIATION: _clock(BOTH, {S.MEDIATING}, {S.MEDIATING}),
     # 第三十四条: 60 日 from acceptance to completion, whoever holds the case meanwhile.
-    DeadlineKind.HANDLING: _clock({K.PETITION}, {S.INVESTIGATING}, {S.INVESTIGATING, S.MEDIATING, S.ESCALATED}),
+    # A review runs on its own term (REVIEW below), not on what is left of this one.
+    DeadlineKind.HANDLING: replace(_clock({K.PETITION}, {S.INVESTIGATING}, {S.INVESTIGATING, S.MEDIATING, S.ESCALATED}),
+                                   review=False),
     DeadlineKind.TAKE_OVER: _clock(BOTH, {S.ESCALATED}, {S.ESCALATED}),
     DeadlineKind.FOLLOW_UP: _clock(BOTH, {S.RESOLVED}, {S.RESOLVED}),
     DeadlineKind.MAJOR_REPORT: _clock(BOTH, {S.REPORTED}, {S.REPORTED, S.INVESTIGATING, S.MEDIATING}, True),
@@ -58,7 +63,23 @@ PLAN: dict[str, Clock] = {
     # resolved. Last in the plan: what opens on resolution is found first as the follow-up.
     DeadlineKind.JUDICIAL_CONFIRMATION: Clock(frozenset({K.DISPUTE}), frozenset({S.RESOLVED}),
                                               frozenset({S.RESOLVED}), written_agreement_only=True),
+    # 复查、复核 (issue 18): 信访工作条例 第三十五条 — the reviewing unit gives its review opinion
+    # within 30 日 of receiving the request; 第三十六条 the same for 复核. The review's own
+    # term, from the request (workflow.flow: request_review), not the handling clock of
+    # 第三十四条 resumed: opened only for a petition under review, stopped when decided.
+    DeadlineKind.REVIEW: Clock(frozenset({K.PETITION}), frozenset({S.INVESTIGATING}),
+                               frozenset({S.INVESTIGATING, S.MEDIATING, S.ESCALATED}), review=True),
+    # 第二十三条: a unit a petition was routed to that finds it not its matter objects within
+    # 5 工作日. Never opened by a move of stage: the objection opens it (workflow.flow:
+    # object_to_routing), for the routing unit's verification, and the decision stops it.
+    DeadlineKind.OBJECTION: Clock(frozenset({K.PETITION}), frozenset(), frozenset({S.REPORTED, S.INVESTIGATING})),
 }
+
+# 信访工作条例 第三十五条、第三十六条: a review (复查) or a second review (复核) is requested
+# within 30 日 of receiving the written answer. Counted from the answer's recording (the
+# resolution), the receipt being unrecorded; a calendar-day term, moved off a rest day as
+# every such term here.
+REVIEW_REQUEST_DAYS = 30
 
 # The outcome of a resolution by a written mediation agreement (workflow.forms.ResolveForm).
 WRITTEN_AGREEMENT = "agreement_written"
@@ -165,10 +186,28 @@ def move(case: Case, from_stage: str, to_stage: str, at: datetime) -> tuple[list
         and from_stage not in clock.runs_while
         and (not clock.major_only or case.risk == Case.Risk.MAJOR)
         and (not clock.written_agreement_only or has_written_agreement(case))
+        and (clock.review is None or clock.review == (case.review_level > 0))
     ]
     if not opening:
         return stopping, []
     return stopping, open_clocks(case, opening, at)
+
+
+def review_request_closes(case: Case) -> datetime | None:
+    """When the petitioner's 30 日 to ask for the next review of the answer recorded at the
+    case's resolution run out (REVIEW_REQUEST_DAYS); None when nothing was answered."""
+    if case.resolved_at is None:
+        return None
+    return get_calendar().add(case.resolved_at, REVIEW_REQUEST_DAYS, TimeUnit.CALENDAR_DAYS).at
+
+
+def term_ends(case: Case, kind: str, start: datetime) -> datetime | None:
+    """When a term of `kind` begun at `start` ends by the case's rule, without opening a
+    clock (the 5 工作日 to object to a routing, 第二十三条); None without a rule."""
+    rule = pick_rule(_rules.get(), profile_chain(unit_profile(case.responsible_unit)), kind, case)
+    if rule is None:
+        return None
+    return get_calendar().add(start, rule.duration, rule.unit, holiday_shift=rule.holiday_shift).at
 
 
 def stop_clocks(case: Case, kinds: list[str], at: datetime) -> list[str]:

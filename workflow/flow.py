@@ -33,7 +33,15 @@ from cases.models import (
 
 from . import forms
 from .calendar import get_calendar
-from .deadlines import PLAN, has_written_agreement, open_clocks, schedule, stop_clocks
+from .deadlines import (
+    PLAN,
+    has_written_agreement,
+    open_clocks,
+    review_request_closes,
+    schedule,
+    stop_clocks,
+    term_ends,
+)
 from .errors import ConditionUnmet, NotPermitted
 from .fsm import State
 from .models import (
@@ -173,6 +181,89 @@ def has_co_departments(flow: CaseFlow) -> State.CONDITION:
     return State.CONDITION(flow.case.co_departments.exists(), _("No department co-handles this case."))
 
 
+# 复查、复核 and the objection to a routing (issue 18; docs/workflow.md: Petition review).
+# 信访工作条例 第三十五条: a petitioner dissatisfied with the answer asks, within 30 日 of
+# receiving it, the unit above the one that handled it for a review (复查), answered within
+# 30 日; 第三十六条: dissatisfied with that, the unit above the reviewing one for a second
+# review (复核), within 30 日 each; after it the same matter on the same facts and reasons
+# is not accepted again. 第二十三条: a unit a petition is routed to that finds it not its
+# matter objects within 5 工作日, and the routing unit verifies it.
+
+FINAL_REVIEW = 2  # 复核: the last of the reviews (第三十六条)
+# The review's moves, which leave even the closed stage (the case page says them under its
+# lifecycle drawing rather than drawing them: desk/lifecycle.py).
+REVIEW_OPERATIONS = ("request_review", "decide_review")
+
+
+def local_day(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d")
+
+
+def review_may_be_requested(flow: CaseFlow) -> State.CONDITION:
+    case = flow.case
+    if case.kind != Case.Kind.PETITION:
+        return State.CONDITION(False, _("Only a petition's answer is reviewed (复查、复核)."))
+    if case.review_level >= FINAL_REVIEW:
+        return State.CONDITION(False, _("The second review (复核) of this petition has been given: the same matter on "
+                                        "the same facts and reasons is not accepted again (信访工作条例 第三十六条)."))
+    if case.resolved_at is None or (case.stage == S.CLOSED and case.closure != Case.Closure.VISITED):
+        return State.CONDITION(False, _("Only a petition that has been answered is reviewed."))
+    closes = review_request_closes(case)
+    if closes is not None and (flow.at or timezone.now()) > closes:
+        return State.CONDITION(False, _("The 30 days to ask for a review of the answer of %(answered)s ran out on "
+                                        "%(closes)s (信访工作条例 第三十五条、第三十六条).")
+                               % {"answered": local_day(case.resolved_at), "closes": local_day(closes)})
+    return State.CONDITION(True, "")
+
+
+def under_review(flow: CaseFlow) -> State.CONDITION:
+    return State.CONDITION(flow.case.kind == Case.Kind.PETITION and flow.case.review_level > 0,
+                           _("This petition is not under review."))
+
+
+def not_under_review(flow: CaseFlow) -> State.CONDITION:
+    # A petition under review is answered by the review opinion (decide_review).
+    return State.CONDITION(flow.case.review_level == 0,
+                           _("This petition is under review: give the review opinion instead."))
+
+
+def last_event(case: Case, kinds: tuple[str, ...]) -> CaseEvent | None:
+    return CaseEvent.objects.filter(case=case, kind__in=kinds).order_by("-at", "-pk").first()
+
+
+def pending_objection(case: Case) -> CaseEvent | None:
+    """The objection to the petition's routing that awaits the routing unit's decision."""
+    last = last_event(case, ("object_to_routing", "decide_objection"))
+    return last if last is not None and last.kind == "object_to_routing" else None
+
+
+def routed_at(case: Case) -> datetime | None:
+    """When the petition reached its lead department: the newest event that routed it."""
+    for event in CaseEvent.objects.filter(case=case, kind__in=("accept", "decide_objection")).order_by("-at", "-pk"):
+        if event.data.get("lead_department") == case.lead_department_id:
+            return event.at
+    return None
+
+
+def objection_may_be_raised(flow: CaseFlow) -> State.CONDITION:
+    case = flow.case
+    if case.kind != Case.Kind.PETITION or case.lead_department_id is None:
+        return State.CONDITION(False, _("Only a petition routed to a department is objected to."))
+    if pending_objection(case) is not None:
+        return State.CONDITION(False, _("An objection to this routing awaits its decision."))
+    since = routed_at(case)
+    closes = term_ends(case, DeadlineKind.OBJECTION, since) if since is not None else None
+    if closes is not None and (flow.at or timezone.now()) > closes:
+        return State.CONDITION(False, _("The 5 working days to object to this routing ran out on %(closes)s "
+                                        "(信访工作条例 第二十三条).") % {"closes": local_day(closes)})
+    return State.CONDITION(True, "")
+
+
+def objection_pending(flow: CaseFlow) -> State.CONDITION:
+    return State.CONDITION(flow.case.kind == Case.Kind.PETITION and pending_objection(flow.case) is not None,
+                           _("No objection to this petition's routing awaits a decision."))
+
+
 class Notice:
     """A notification the transition asks for; written by the service after the save."""
 
@@ -244,6 +335,7 @@ class CaseFlow:
         target=S.RESOLVED,
         label=gettext_lazy("Resolve"),
         permission=needs("resolve_case"),
+        conditions=[not_under_review],
         custom={"form": forms.ResolveForm},
     )
     def resolve(self, data: dict[str, Any]) -> None:
@@ -744,6 +836,124 @@ class CaseFlow:
                   "(%(ruling)s): reopen it to mediate again, or refer it to litigation.")
                 % {"number": self.case.number, "title": self.case.title, "ruling": data["ruling_number"]})
 
+    # 复查、复核 (issue 18; docs/workflow.md: Petition review). The review is handled on the
+    # stages there are: back to 调查核实, held by the unit above, on the review's own clock
+    # (workflow.deadlines.PLAN: review), and resolved again by the review opinion.
+
+    @stage.transition(
+        source=[S.RESOLVED, S.CLOSED],
+        target=S.INVESTIGATING,
+        label=gettext_lazy("Request review"),
+        permission=needs("request_review_case"),
+        conditions=[review_may_be_requested, has_unit_above],
+        custom={"form": forms.ReviewRequestForm},
+    )
+    def request_review(self, data: dict[str, Any]) -> None:
+        """The petitioner asks the unit above the one that answered for a review (复查, 信访
+        工作条例 第三十五条) or, after one, for a second review (复核, 第三十六条). The unit
+        above holds the case from now on, as on an escalation; the answer under review is kept
+        in the event, and the case counts as handled (调处), not succeeded, until decided."""
+        below = self.case.responsible_unit
+        above = OrgUnit.objects.get(pk=below.parent_id)
+        level = self.case.review_level + 1
+        self.event_data.update(level=level, from_unit=below.pk, to_unit=above.pk,
+                               previous_outcome=self.case.outcome,
+                               answered_at=self.case.resolved_at.isoformat() if self.case.resolved_at else None)
+        self.case.review_level = level
+        self.case.responsible_unit = above
+        self.case.outcome, self.case.resolved_at = {}, None
+        self.case.closure, self.case.closed_at = "", None
+        if self.case.assignee_id is not None:
+            # The reviewing unit assigns its own people; the handler below only follows it.
+            CaseUserObjectPermission.objects.filter(content_object=self.case, user_id=self.case.assignee_id).delete()
+            self.event_data["previous_assignee"] = self.case.assignee_id
+            self.case.assignee = None
+        recipients = members(above, Role.OFFICER, Role.SUPERVISOR)
+        if self.actor is not None:
+            recipients = recipients.exclude(pk=self.actor.pk)
+        text = (_("A review (复查) of case %(number)s “%(title)s” was requested of your unit: %(reason)s") if level == 1
+                else _("A second review (复核) of case %(number)s “%(title)s” was requested of your unit: %(reason)s"))
+        self.notices.append(Notice(recipients, "escalated", text % {
+            "number": self.case.number, "title": self.case.title, "reason": data["reason"]}))
+
+    @stage.transition(
+        source=ACTIVE,
+        target=S.RESOLVED,
+        label=gettext_lazy("Decide review"),
+        permission=needs("decide_review_case"),
+        conditions=[under_review],
+        custom={"form": forms.ReviewDecisionForm},
+    )
+    def decide_review(self, data: dict[str, Any]) -> None:
+        """The review opinion (复查意见 / 复核意见): the answer upheld or changed, given in
+        writing (第三十五条); the case is resolved again, and the unit whose answer was
+        reviewed hears of it."""
+        request = last_event(self.case, ("request_review",))
+        previous = (request.data.get("previous_outcome") if request else None) or {}
+        changed = data["decision"] == forms.ReviewDecisionForm.CHANGED
+        kind = data["outcome"] if changed else previous.get("kind", "")
+        self.case.outcome = {"kind": kind, "summary": data["opinion"],
+                             "review": {"level": self.case.review_level, "decision": data["decision"]}}
+        self.case.resolved_at = self.at
+        self.event_data.update(level=self.case.review_level, previous_outcome=previous)
+        if request is not None and "from_unit" in request.data:
+            below = OrgUnit.objects.filter(pk=request.data["from_unit"]).first()
+            if below is not None:
+                self.notices.append(Notice(
+                    members(below, Role.OFFICER),
+                    "assignment",
+                    _("The review of case %(number)s “%(title)s” was decided: %(decision)s. %(opinion)s")
+                    % {"number": self.case.number, "title": self.case.title,
+                       "decision": dict(forms.ReviewDecisionForm.DECISIONS)[data["decision"]],
+                       "opinion": data["opinion"]}))
+
+    @stage.transition(
+        source=S.INVESTIGATING,
+        label=gettext_lazy("Object to routing"),
+        permission=needs("object_routing_case"),
+        conditions=[objection_may_be_raised],
+        custom={"form": forms.ReasonForm},
+    )
+    def object_to_routing(self, data: dict[str, Any]) -> None:
+        """The lead department finds the petition not its matter (信访工作条例 第二十三条: within
+        5 工作日 of receiving it, with its reasons in detail). The objection clock opens for
+        the routing unit's verification; the responsible unit's officers hear of it."""
+        opened = open_clocks(self.case, [DeadlineKind.OBJECTION], self.at)
+        department = self.case.lead_department
+        self.event_data.update(objecting_department=department.pk if department else None,
+                               deadlines_opened=[d.kind for d in opened])
+        self.notices.append(Notice(
+            members(self.case.responsible_unit, Role.OFFICER, Role.SUPERVISOR),
+            "assignment",
+            _("%(department)s objects to being routed case %(number)s “%(title)s”: %(reason)s")
+            % {"department": department.name if department else "", "number": self.case.number,
+               "title": self.case.title, "reason": data["reason"]}))
+
+    @stage.transition(
+        source=S.INVESTIGATING,
+        label=gettext_lazy("Decide objection"),
+        permission=needs("decide_objection_case"),
+        conditions=[objection_pending],
+        custom={"form": forms.ObjectionDecisionForm},
+    )
+    def decide_objection(self, data: dict[str, Any]) -> None:
+        """The routing unit verifies the objection (第二十三条): agreed, the petition goes to
+        another department (the objecting one's grants go with the routing); not agreed, the
+        routing stands. Either way the objection clock stops and the department hears."""
+        objecting = self.case.lead_department
+        self.event_data["deadlines_stopped"] = stop_clocks(self.case, [DeadlineKind.OBJECTION], self.at)
+        self.event_data["objecting_department"] = objecting.pk if objecting else None
+        if data["decision"] == forms.ObjectionDecisionForm.REROUTE:
+            self._route(data["lead_department"])
+            text = _("Your objection to case %(number)s “%(title)s” was agreed: it goes to %(department)s. %(reason)s")
+        else:
+            text = _("Your objection to case %(number)s “%(title)s” was not agreed: your department handles it. "
+                     "%(reason)s")
+        if objecting is not None:
+            self.notices.append(Notice(members(objecting, Role.LIAISON), "assignment", text % {
+                "number": self.case.number, "title": self.case.title, "reason": data["reason"],
+                "department": self.case.lead_department.name if self.case.lead_department else ""}))
+
     def _tell_follow_through(self, text: str) -> None:
         """An agreement failed: the assignee and the responsible unit's officers hear that the
         case should be reopened or referred; not whoever recorded it."""
@@ -895,12 +1105,16 @@ ORDER = (
     "record_part", "name_co_department", "remove_co_department",
     # 履行 and 司法确认 (issue 18): visits first, they recur.
     "record_visit", "apply_confirmation", "record_confirmation",
+    # 复查、复核 and the objection to a routing (issue 18; 信访工作条例 第二十三条、第三十五条、第三十六条).
+    "request_review", "decide_review", "object_to_routing", "decide_objection",
 )
 FORWARD, MOVE, SIDE = "forward", "move", "side"
 
 
 def way_on(case: Case) -> str:
     """The operation that carries `case` forward from its stage; "" when closed."""
+    if case.review_level and case.stage in ACTIVE:
+        return "decide_review"  # a petition under review is answered by the review opinion
     return WAY_ON.get((case.stage, case.kind), "")
 
 

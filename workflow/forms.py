@@ -551,3 +551,64 @@ class ConfirmationResultForm(OperationForm):
         data = super().clean()
         not_in_the_future(self, "ruled_on")
         return data
+
+
+# 复查、复核 and the objection to a routing (issue 18; docs/workflow.md: Petition review).
+
+
+class ReviewRequestForm(OperationForm):
+    """A petitioner's request for a review (复查) or a second review (复核) of the answer
+    (信访工作条例 第三十五条、第三十六条), as the unit that receives it registers it."""
+
+    reason = long_text(_("what the petitioner asks and why"))
+
+
+class ReviewDecisionForm(OperationForm):
+    """The review opinion: the answer upheld, or changed to another of the three answers of
+    a petition (信访工作条例 第三十二条, as ResolveForm gives them)."""
+
+    UPHELD, CHANGED = "upheld", "changed"
+    DECISIONS = [(UPHELD, _("Answer upheld")), (CHANGED, _("Answer changed"))]
+    decision = forms.ChoiceField(label=_("review decision"), choices=DECISIONS)
+    outcome = forms.ChoiceField(label=_("new answer"), required=False,
+                                choices=[("", "—"), *ResolveForm.PETITION_OUTCOMES],
+                                help_text=_("Only when the answer is changed."))
+    opinion = long_text(_("review opinion"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("decision") == self.CHANGED and not data.get("outcome") and "outcome" not in self.errors:
+            self.add_error("outcome", forms.ValidationError(_("Choose the answer the review gives instead."),
+                                                            code="required"))
+        if data.get("decision") == self.UPHELD and data.get("outcome"):
+            self.add_error("outcome", forms.ValidationError(
+                _("An answer upheld keeps its outcome: choose “Answer changed” to give another."), code="upheld"))
+        return data
+
+
+class ObjectionDecisionForm(OperationForm):
+    """The routing unit's decision on a department's objection (信访工作条例 第二十三条: verified
+    and agreed, the petition goes elsewhere; otherwise the routing stands)."""
+
+    REROUTE, UPHOLD = "reroute", "uphold"
+    DECISIONS = [(REROUTE, _("Objection agreed: route it to another department")),
+                 (UPHOLD, _("Objection not agreed: the routing stands"))]
+    decision = forms.ChoiceField(label=_("decision"), choices=DECISIONS)
+    lead_department = forms.ModelChoiceField(
+        label=_("new lead department"), queryset=OrgUnit.objects.none(), required=False,
+        error_messages={"invalid_choice": _("Choose a department of this township or the county, other than the "
+                                            "one that objected.")})
+    reason = long_text(_("reason"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lead_department"].queryset = lead_departments(self.case).exclude(
+            pk=self.case.lead_department_id)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("decision") == self.REROUTE and data.get("lead_department") is None \
+                and "lead_department" not in self.errors:
+            self.add_error("lead_department", forms.ValidationError(
+                _("Choose the department the petition goes to."), code="required"))
+        return data

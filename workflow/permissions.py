@@ -59,6 +59,12 @@ OWN_UNIT: dict[str, frozenset[str]] = {
             "reply_supervision",
             "correct_case",
             "name_co_departments",
+            # 复查、复核 and routing objections (信访工作条例 第二十三条、第三十五条、第三十六条):
+            # the unit holding the petition registers a review request brought to it, the
+            # reviewing unit decides the review, the routing unit decides an objection.
+            "request_review_case",
+            "decide_review_case",
+            "decide_objection_case",
             PII,
         }
     ),
@@ -75,6 +81,8 @@ OWN_UNIT: dict[str, frozenset[str]] = {
             "supervise_case",
             "correct_case",
             "take_charge_case",
+            "decide_review_case",
+            "decide_objection_case",
             PII,
         }
     ),
@@ -87,9 +95,18 @@ OWN_UNIT: dict[str, frozenset[str]] = {
 # Correcting a case's facts is the work of the unit that holds it, not of the units above
 # (issue 18): they press and may take charge (包案), they do not rewrite the record.
 SUBTREE: dict[str, frozenset[str]] = {
-    Role.SUPERVISOR: OWN_UNIT[Role.SUPERVISOR] - {"correct_case"},
+    # A review is decided, and an objection to a routing, by the unit that holds the case
+    # (信访工作条例 第二十三条、第三十五条), not by every unit above it.
+    Role.SUPERVISOR: OWN_UNIT[Role.SUPERVISOR] - {"correct_case", "decide_review_case", "decide_objection_case"},
     Role.OFFICER: frozenset({VIEW}),
     Role.VIEWER: frozenset({VIEW}),
+}
+
+# What a role may do on the cases held by the unit right beneath its own: a petitioner
+# dissatisfied with a handling opinion asks the unit above the one that handled it for a
+# review (复查, 信访工作条例 第三十五条; 复核, 第三十六条), whose officer registers the request.
+PARENT: dict[str, frozenset[str]] = {
+    Role.OFFICER: frozenset({"request_review_case"}),
 }
 
 # Granted per case in the guardian tables.
@@ -107,7 +124,9 @@ ASSIGNEE_GRANTS = frozenset(
         PII,
     }
 )
-LEAD_DEPARTMENT_GRANTS = frozenset({VIEW, "note_case", "record_session_case"})
+# A department a petition is routed to may object that it is not its matter (信访工作条例
+# 第二十三条: within 5 working days, with its reasons; workflow.flow: object_to_routing).
+LEAD_DEPARTMENT_GRANTS = frozenset({VIEW, "note_case", "record_session_case", "object_routing_case"})
 # 联调 (joint handling): a co-handling department follows the case, adds notes and records
 # its own part; it neither resolves nor closes it, which stays with the lead (the
 # responsible unit and the assignee). Written and revoked by workflow.flow (co-departments).
@@ -170,6 +189,8 @@ def _by_role(memberships: list[tuple[str, str]], case: Case) -> set[str]:
             held |= OWN_UNIT.get(role, frozenset())
         elif responsible.startswith(path):
             held |= SUBTREE.get(role, frozenset())
+            if responsible[:responsible.rstrip("/").rfind("/") + 1] == path:  # the unit right above
+                held |= PARENT.get(role, frozenset())
         if village == path:
             held |= OWN_UNIT.get(role, frozenset()) & VILLAGE_ONLY
         elif village is not None and village.startswith(path):
@@ -212,6 +233,9 @@ def holding(user: Any, permission: str) -> Any:
             beneath |= Q(path__startswith=m.unit.path) & ~Q(pk=m.unit_id)
     if beneath:
         held |= Q(responsible_unit_id__in=OrgUnit.objects.filter(beneath).values("pk"))
+    above = [m.unit_id for m in memberships if permission in PARENT.get(m.role, ())]
+    if above:  # the unit right above the responsible one (PARENT: a petition's review)
+        held |= Q(responsible_unit__parent_id__in=above)
     held |= Q(Exists(CaseUserObjectPermission.objects.filter(
         content_object=OuterRef("pk"), user=user, permission__codename=permission)))
     held |= Q(Exists(CaseGroupObjectPermission.objects.filter(

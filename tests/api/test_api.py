@@ -37,7 +37,8 @@ LIST_KEYS = {
 }
 DETAIL_KEYS = LIST_KEYS | {
     "petition_type", "summary", "people_involved", "amount", "is_group", "is_legacy", "is_repeat",
-    "lead_department", "co_departments", "leader_id", "closure", "outcome", "satisfaction", "accepted_at", "resolved_at", "closed_at",
+    "lead_department", "co_departments", "leader_id", "review_level", "closure", "outcome", "satisfaction",
+    "accepted_at", "resolved_at", "closed_at",
     "parties", "deadlines", "operations", "occurred_at", "occurred_place",
 }
 UNIT_KEYS = {"id", "code", "name", "level"}

@@ -8,14 +8,16 @@ refused: NotPermitted when they may see the case, CaseNotFound when they may not
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from cases.models import Case, CaseEvent
-from tests.conftest import Cast, local, report
+from tests.conftest import PETITION, Cast, local, report
 from workflow import services
 from workflow.errors import CaseNotFound, NotPermitted
 from workflow.models import Deadline
@@ -125,6 +127,39 @@ def performance_refused(cast: Cast) -> Case:
                                data={"record": "被申请人拒不支付。", "performance": "refused"})
 
 
+# The petitions' setups run hours before now: a review is requested within 30 日 of the
+# answer and an objection raised within 5 工作日 of the routing, and the API's matrix acts
+# now (the workflow's acts at T0's week, earlier still, inside every window).
+
+
+def hours_ago(hours: int) -> datetime:
+    return timezone.now() - timedelta(hours=hours)
+
+
+def petition_investigating(cast: Cast) -> Case:
+    """A petition of 东湾村 held by 柳林镇, carried by mia and routed to 柳林司法所 (lena)."""
+    return services.transition(
+        report(cast, at=hours_ago(5), **PETITION), "accept", actor=cast.olga, at=hours_ago(4),
+        data={"assignee": cast.mia.pk, "lead_department": cast.justice.pk},
+    )
+
+
+def petition_answered(cast: Cast) -> Case:
+    return services.transition(petition_investigating(cast), "resolve", actor=cast.mia, at=hours_ago(3),
+                               data={"outcome": "not_supported", "summary": "不予支持。"})
+
+
+def under_review(cast: Cast) -> Case:
+    """复查 requested of the county (cora): it holds the case now, mia no longer carries it."""
+    return services.transition(petition_answered(cast), "request_review", actor=cast.cora,
+                               at=hours_ago(2), data={"reason": "不服处理意见。"})
+
+
+def routing_objected(cast: Cast) -> Case:
+    return services.transition(petition_investigating(cast), "object_to_routing", actor=cast.lena,
+                               at=hours_ago(3), data={"reason": "不属于本所职责。"})
+
+
 Setup = Callable[[Cast], Case]
 Data = Callable[[Cast, Case], dict[str, Any]]
 
@@ -183,6 +218,15 @@ MATRIX: list[tuple[str, Setup, Data, set[str]]] = [
      {"mia", "olga"}),
     ("refer", performance_refused, lambda c, case: {"channel": "litigation", "reason": "拒不履行。"},
      {"olga", "sam", "carl"}),
+    # 复查、复核 (信访工作条例 第三十五条、第三十六条): registered by the unit that answered or
+    # the unit above it, decided by the reviewing unit; the objection to a routing (第二十三条)
+    # raised by the lead department and decided by the routing unit.
+    ("request_review", petition_answered, lambda c, case: {"reason": "不服处理意见。"}, {"olga", "cora"}),
+    ("decide_review", under_review, lambda c, case: {"decision": "upheld", "opinion": "维持原处理意见。"},
+     {"cora", "carl"}),
+    ("object_to_routing", petition_investigating, lambda c, case: {"reason": "不属于本所职责。"}, {"lena"}),
+    ("decide_objection", routing_objected, lambda c, case: {"decision": "uphold", "reason": "属于司法所职责。"},
+     {"olga", "sam"}),
 ]
 
 
@@ -191,6 +235,8 @@ def visible_in(stage_setup: Setup) -> set[str]:
         return {"alice", "mia", "olga", "sam", "vic", "cora", "carl"}
     if stage_setup is with_co_department:
         return SEES | {"pete"}
+    if stage_setup is under_review:
+        return SEES - {"mia"}  # held by the county, no longer carried by mia
     return SEES
 
 
