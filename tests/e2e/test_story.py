@@ -148,8 +148,8 @@ def test_a_supervisor_with_the_board_open_receives_a_live_alert(server: Server, 
     number = json.loads(server.shell("""
 import json
 from workflow.models import Deadline
-deadline = (Deadline.objects.open().filter(paused_at__isnull=True, case__responsible_unit__code="QY-LL",
-                                          case__stage="investigating")
+deadline = (Deadline.objects.open().filter(paused_at__isnull=True, escalated_at__isnull=True,
+                                          case__responsible_unit__code="QY-LL", case__stage="investigating")
             .select_related("case").order_by("-pk").first())
 print(json.dumps(deadline.case.number))
 """))
