@@ -346,7 +346,11 @@ def meeting_decisions(case_ids: list[int], user: Any) -> dict[int, list[Any]]:
     decisions = {}
     for case in cases:
         flow = ListedFlow(case, user, grants[case.pk])
-        available = {t.slug: t for t in CaseFlow.stage.get_available_transitions(flow, case.stage, user)}
+        # Only the meeting's decisions are asked about, permission first: the conditions of
+        # other operations (a routing objection's reads the case's events) are not the
+        # meeting's business and would cost queries per row.
+        available = {t.slug: t for t in CaseFlow.stage.get_outgoing_transitions(case.stage)
+                     if t.slug in MEETING_DECISIONS and t.has_perm(flow, user) and t.conditions_met(flow)}
         decisions[case.pk] = [available[name] for name in MEETING_DECISIONS if name in available]
     return decisions
 
