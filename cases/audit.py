@@ -28,6 +28,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Case as SqlCase
 from django.db.models import F, Value, When
+from django.utils import timezone
 
 # The first event of a case links to nothing.
 GENESIS = ""
@@ -90,12 +91,15 @@ def write_heads(heads: dict[int, str], *, using: str) -> None:
     """Store each case's new head, in one statement however many cases."""
     from .models import Case
 
+    # A new event is a change of the case: the same statement marks it updated (Case.updated_at).
+    now = timezone.now()
     if len(heads) == 1:
         [(pk, head)] = heads.items()
-        Case.objects.using(using).filter(pk=pk).update(audit_head=head)
+        Case.objects.using(using).filter(pk=pk).update(audit_head=head, updated_at=now)
         return
     Case.objects.using(using).filter(pk__in=list(heads)).update(
-        audit_head=SqlCase(*(When(pk=pk, then=Value(head)) for pk, head in heads.items()), default=F("audit_head")))
+        audit_head=SqlCase(*(When(pk=pk, then=Value(head)) for pk, head in heads.items()), default=F("audit_head")),
+        updated_at=now)
 
 
 def append(case: Any, event: Any) -> None:

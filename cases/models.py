@@ -316,6 +316,12 @@ class Case(models.Model):
     # "on_time" or "late" once stopped (workflow.counts: 及时受理). Kept by the database from
     # the clocks, so the rollup of the counts (workflow.tally) can count it by month.
     acceptance = models.CharField(max_length=8, blank=True, default="", db_default="", editable=False)
+    # When the case was last written: every change saves the case row or moves the audit
+    # chain's head on it, and both set this (cases.audit.write_heads). Apps that work
+    # offline fetch what changed since their last sync by it (the API's updated_after).
+    # The moment of the write, not of the event: an import's back-dated events are news
+    # to a client today. Empty only on rows loaded in SQL around the ORM.
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True, editable=False)
 
     objects = CaseQuerySet.as_manager()
 
@@ -346,6 +352,8 @@ class Case(models.Model):
             # The few cases whose acceptance clock still runs, by date: the dashboard's
             # on-time acceptance adds those fallen due to the rollup (workflow.counts.tallied).
             models.Index(fields=["reported_at"], condition=models.Q(acceptance="open"), name="case_acceptance_open"),
+            # What changed since a client's last sync, in the order it pages through it.
+            models.Index(fields=["updated_at", "id"], name="case_updated_at"),
         ]
         # Per-stage and sensitive-action permissions, held by role (workflow.permissions)
         # or granted per case through the guardian tables below.
@@ -403,6 +411,9 @@ class Case(models.Model):
             # read before it: an event appended meanwhile would be cut off the chain.
             kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
                                        if not f.primary_key and f.name not in DATABASE_KEPT]
+        self.updated_at = timezone.now()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
         super().save(*args, **kwargs)
         self._saved_stage = self.stage
 

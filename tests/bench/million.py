@@ -326,7 +326,8 @@ def fill(cases: int, *, log: Any = print) -> None:
         INSERT INTO {c} (id, kind, petition_type, number, registered_unit_id, year, serial, title, summary, category,
                          source, village_id, responsible_unit_id, lead_department_id, accused_unit_id, assignee_id,
                          reporter_id, risk, people_involved, amount, is_group, is_legacy, is_repeat, stage, closure,
-                         outcome, satisfaction, reported_at, accepted_at, resolved_at, closed_at, occurred_place)
+                         outcome, satisfaction, reported_at, accepted_at, resolved_at, closed_at, occurred_place,
+                         updated_at, review_level)
         SELECT p.g, p.kind, CASE WHEN p.kind = 'petition' THEN 'claim' ELSE '' END,
                tw.code || '-' || extract(year FROM p.reported_at)::int || '-' || lpad(p.g::text, 7, '0'), tw.id, extract(year FROM p.reported_at)::int, p.g,
                (ARRAY['土地流转租金纠纷', '宅基地界址纠纷', '拖欠工资纠纷', '邻里漏水纠纷', '征地补偿信访'])[1 + p.h1 % 5]
@@ -345,7 +346,8 @@ def fill(cases: int, *, log: Any = print) -> None:
                     THEN '{{"kind": "agreement_written", "summary": "双方达成书面协议。"}}'::jsonb
                     ELSE '{{}}'::jsonb END,
                CASE WHEN p.stage = 'closed' THEN 'satisfied' ELSE '' END,
-               p.reported_at, p.accepted_at, p.resolved_at, p.closed_at, ''
+               p.reported_at, p.accepted_at, p.resolved_at, p.closed_at, '',
+               coalesce(p.closed_at, p.resolved_at, p.entered_at, p.reported_at), 0
         FROM g_case p JOIN g_township tw ON tw.t = p.t JOIN g_village vi ON vi.t = p.t AND vi.v = p.v
              JOIN g_officer o ON o.t = p.t AND o.o = p.o
         ORDER BY p.g
