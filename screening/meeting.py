@@ -95,11 +95,12 @@ def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
     found: dict[int, MeetingCase] = {}
     groups: dict[tuple[int | None, str], MeetingGroup] = {}
     totals = dict.fromkeys(SECTIONS, 0)
+    month_start = period.start  # computed on each reading: once, not once per row
     for pk, number, title, village_id, village_name, category, stage, risk, reported_at, is_overdue in rows:
         is_open = stage != Case.Stage.CLOSED
         sections = [name for name, hit in (
             # Registered in the month (the rows stop at its end).
-            ("new", reported_at >= period.start),
+            ("new", reported_at >= month_start),
             ("open", is_open),
             ("overdue", is_open and is_overdue),
             ("major", is_open and risk == Case.Risk.MAJOR),
