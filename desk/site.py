@@ -137,6 +137,8 @@ class AssessmentPages(MenuEntry):
     icon = "leaderboard"
     permission = staticmethod(may_review)
     index_path = path("", assessment.assessment, name="index")
+    # A figure's cases, read when a link of the page is followed (desk/assessment.py).
+    cases_path = path("cases/", assessment.figure_cases, name="cases")
 
 
 class DashboardPages(MenuEntry):

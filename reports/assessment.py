@@ -35,13 +35,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, OrgUnit
-from cases.periods import Period, parse_period
+from cases.periods import Period, next_month, parse_period
 from screening.returns import confirmed_concealments
 from workflow import counts
 from workflow.models import AssessmentItem, AssessmentScheme, Indicator, ReturnDeadline
@@ -137,17 +138,18 @@ def assessed_units(parent: OrgUnit) -> list[OrgUnit]:
 
 
 def assess(parent: OrgUnit, period: Period | str, *, scheme: AssessmentScheme | None = None,
-           at: datetime | None = None) -> Assessment:
+           at: datetime | None = None, cases: bool = True) -> Assessment:
     """Score, rank and warn the units under `parent` for `period`, as the data stands at `at`.
     The figures of all the units come from a fixed number of queries (`gather`), however
-    many units and cases there are."""
+    many units and cases there are; without `cases`, partly from the rollup, and then
+    without the cases behind those figures (`figure` reads them for one unit)."""
     period = parse_period(period) if isinstance(period, str) else period
     at = at or timezone.now()
     scheme = scheme or default_scheme()
     items = list(scheme.items.all())
     total_weight = sum((i.weight for i in items if i.method != AssessmentItem.Method.VETO), Decimal(0))
     units = assessed_units(parent)
-    found = gather({item.indicator for item in items}, units, period, at)
+    found = gather({item.indicator for item in items}, units, period, at, cases=cases)
     scores = []
     for unit in units:
         figures = [score_figure(item, found[unit.pk]) for item in items]
@@ -172,10 +174,31 @@ def rank(scores: list[UnitScore], warned_places: int) -> None:
         s.warned = s.score <= threshold
 
 
-# What an indicator found for a unit: the cases counted, those that hit, and for the
-# return indicators the ReturnDeadline ids.
-Found = tuple[list[int], list[int], list[int]]
-NOTHING: Found = ([], [], [])
+@dataclass
+class Found:
+    """What an indicator found for a unit: how many it counted and how many of them hit,
+    with the cases behind both (and for the return indicators the ReturnDeadline ids)
+    where they were read; from the rollup only the numbers are known."""
+
+    counted: int = 0
+    hits: int = 0
+    case_ids: list[int] = field(default_factory=list)
+    hit_case_ids: list[int] = field(default_factory=list)
+    return_ids: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of_cases(cls, counted: list[int] | int, hit: list[int] | int) -> Found:
+        """From the cases counted and hit, or only their numbers."""
+        if isinstance(counted, int) and isinstance(hit, int):
+            return cls(counted, hit)
+        return cls(len(counted), len(hit), sorted(counted), sorted(hit))
+
+    @classmethod
+    def of_returns(cls, clocks: list[int]) -> Found:
+        return cls(len(clocks), len(clocks), return_ids=sorted(clocks))
+
+
+NOTHING = Found()
 
 SATISFIED = ["satisfied", "basically"]
 REPEAT_PETITION = Q(kind=Case.Kind.PETITION, is_repeat=True)
@@ -188,6 +211,13 @@ ON_REGISTERED = {
     Indicator.MAJOR_GROUP_INCIDENT: (MAJOR_GROUP_INCIDENT, MAJOR_GROUP_INCIDENT),
 }
 CLOCKS = {Indicator.ACCEPTANCE_ON_TIME: "acceptance", Indicator.COMPLETION_ON_TIME: "completion"}
+# The indicators the rollup of the counts (workflow.counts.tallied) holds for the cases
+# registered in a period, as its (counted, hits) figures: read from it when the cases
+# behind the figures are not asked for, so that a county-year is scored without reading
+# its cases (issue 16). tests/reports/test_assessment_rollup.py holds them equal to the
+# figures read from the cases.
+TALLIED = {Indicator.RESOLUTION: ("handled", "handled_succeeded"),
+           Indicator.ACCEPTANCE_ON_TIME: ("acceptance_counted", "acceptance_on_time")}
 
 
 def visited_in(period: Period) -> Q:
@@ -202,36 +232,50 @@ def return_conditions(at: datetime) -> dict[str, Q]:
             Indicator.MISSING_RETURNS: Q(met_at__isnull=True, closes_at__lte=at)}
 
 
-def gather(indicators: set[str], units: list[OrgUnit], period: Period, at: datetime) -> dict[int, dict[str, Found]]:
+def gather(indicators: set[str], units: list[OrgUnit], period: Period, at: datetime, *,
+           cases: bool = True) -> dict[int, dict[str, Found]]:
     """What each indicator found for each unit: unit id → indicator → Found. One query for
     the units beneath them and at most one for each kind of record — the registered cases,
     the visited cases, the acceptance clocks, the completion clocks, the returns' clocks,
-    the concealments — whatever the number of units, cases and indicators; each unit's
-    cases told apart as Case.objects.within(unit) selects them (workflow.counts.UnitCases)."""
+    the concealments, the rollup — whatever the number of units, cases and indicators;
+    each unit's cases told apart as Case.objects.within(unit) selects them
+    (workflow.counts.UnitCases). Without `cases`, the indicators of TALLIED are read from
+    the rollup, as numbers without the cases behind them."""
     grouping = counts.UnitCases(units)
     found: dict[int, dict[str, Found]] = {u.pk: {} for u in units}
 
-    on_registered = [ind for ind in ON_REGISTERED if ind in indicators]
+    from_rollup = [] if cases else [ind for ind in TALLIED if ind in indicators]
+    if from_rollup:
+        months = period.months()
+        rolled = counts.tallied(grouping, months[0], next_month(months[-1]), at, by=(),
+                                acceptance=Indicator.ACCEPTANCE_ON_TIME in from_rollup)
+        for unit in found:
+            got = rolled[unit].get((), dict.fromkeys(counts.FIGURES, 0))
+            for ind in from_rollup:
+                counted, hits = TALLIED[ind]
+                found[unit][ind] = Found(got[counted], got[hits])
+
+    on_registered = [ind for ind in ON_REGISTERED if ind in indicators and ind not in from_rollup]
     if on_registered:
         conditions = {f"{ind} {part}": condition for ind in on_registered
                       for part, condition in zip(("counted", "hit"), ON_REGISTERED[ind], strict=True)}
-        registered = grouping.split(counts.registered_in(Case.objects.all(), period), conditions, ["pk"])
-        for unit, got in registered.items():
+        registered = counts.registered_in(Case.objects.all(), period)
+        for unit, got in tell_apart(grouping, registered, conditions, cases).items():
             for ind in on_registered:
-                found[unit][ind] = (sorted(got[f"{ind} counted"]), sorted(got[f"{ind} hit"]), [])
+                found[unit][ind] = Found.of_cases(got[f"{ind} counted"], got[f"{ind} hit"])
 
     if Indicator.SATISFACTION in indicators:
-        visited = grouping.split(Case.objects.filter(visited_in(period)),
-                                 {"visited": Q(), "satisfied": Q(satisfaction__in=SATISFIED)}, ["pk"])
+        visited = tell_apart(grouping, Case.objects.filter(visited_in(period)),
+                             {"visited": Q(), "satisfied": Q(satisfaction__in=SATISFIED)}, cases)
         for unit, got in visited.items():
-            found[unit][Indicator.SATISFACTION] = (sorted(got["visited"]), sorted(got["satisfied"]), [])
+            found[unit][Indicator.SATISFACTION] = Found.of_cases(got["visited"], got["satisfied"])
 
-    clocks = [ind for ind in CLOCKS if ind in indicators]
+    clocks = [ind for ind in CLOCKS if ind in indicators and ind not in from_rollup]
     if clocks:
         on_time = counts.on_time_by_unit(grouping, period, at, which=[CLOCKS[ind] for ind in clocks])
         for unit, got in on_time.items():
             for ind in clocks:
-                found[unit][ind] = (*got[CLOCKS[ind]], [])
+                found[unit][ind] = Found.of_cases(*got[CLOCKS[ind]])
 
     concealment = [ind for ind in (Indicator.CONCEALED, Indicator.MAJOR_CONCEALED) if ind in indicators]
     if concealment:
@@ -243,8 +287,8 @@ def gather(indicators: set[str], units: list[OrgUnit], period: Period, at: datet
                 for ind in counted:
                     hidden[unit][ind].add(case)
         for unit, got in hidden.items():
-            for ind, cases in got.items():
-                found[unit][ind] = (sorted(cases), sorted(cases), [])
+            for ind, ids in got.items():
+                found[unit][ind] = Found.of_cases(list(ids), list(ids))
 
     returns = {ind: condition for ind, condition in return_conditions(at).items() if ind in indicators}
     if returns:
@@ -256,25 +300,30 @@ def gather(indicators: set[str], units: list[OrgUnit], period: Period, at: datet
                     clocks_of[unit][ind].append(pk)
         for unit, got in clocks_of.items():
             for ind, pks in got.items():
-                found[unit][ind] = ([], [], sorted(pks))
+                found[unit][ind] = Found.of_returns(pks)
     return found
 
 
-def figure(item: AssessmentItem, unit: OrgUnit, period: Period, at: datetime) -> Figure:
-    """One unit's figure for one item (assess gathers them for all its units at once)."""
-    return score_figure(item, gather({item.indicator}, [unit], period, at)[unit.pk])
+def tell_apart(grouping: counts.UnitCases, rows: QuerySet[Case], conditions: dict[str, Q],
+               cases: bool) -> dict[int, dict[str, Any]]:
+    """For each unit and condition, its cases among `rows` that meet it: with `cases`,
+    their ids; without, only how many, counted by the database."""
+    return grouping.split(rows, conditions, ["pk"]) if cases else grouping.count(rows, conditions)
+
+
+def figure(item: AssessmentItem, unit: OrgUnit, period: Period, at: datetime | None = None) -> Figure:
+    """One unit's figure for one item, with the cases behind it (assess gathers them for
+    all its units at once)."""
+    return score_figure(item, gather({item.indicator}, [unit], period, at or timezone.now())[unit.pk])
 
 
 def score_figure(item: AssessmentItem, found: dict[str, Found]) -> Figure:
     """The figure of `item` from what its indicator found for a unit (`gather`), with its points."""
     label = str(Indicator(item.indicator).label) if item.indicator in Indicator.values else item.indicator
     base = Figure(item.indicator, label, item.method, item.weight, Decimal(0), item.per_case)
-    counted, hit, returns = found.get(item.indicator, NOTHING)
-    base.case_ids, base.hit_case_ids, base.return_ids = counted, hit, returns
-    if item.indicator in (Indicator.LATE_RETURNS, Indicator.MISSING_RETURNS):
-        base.hits = base.counted = len(returns)
-    else:
-        base.counted, base.hits = len(counted), len(hit)
+    got = found.get(item.indicator, NOTHING)
+    base.case_ids, base.hit_case_ids, base.return_ids = got.case_ids, got.hit_case_ids, got.return_ids
+    base.counted, base.hits = got.counted, got.hits
     if item.method == AssessmentItem.Method.RATE:
         base.rate = base.hits / base.counted if base.counted else None
         share = Decimal(base.hits) / Decimal(base.counted) if base.counted else Decimal(0)

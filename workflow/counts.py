@@ -218,6 +218,27 @@ class UnitCases:
         return out
 
 
+    def count(self, rows: QuerySet[Any], conditions: dict[str, Q]) -> dict[int, dict[str, int]]:
+        """`split` counted by the database: for each unit and condition, how many of the
+        `rows` (cases) of the unit's cases meet it. One query, whose rows are the
+        combinations of the units' columns, not the cases: a county-year's cases are
+        counted without being read."""
+        out = {u.pk: dict.fromkeys(conditions, 0) for u in self.units}
+        if not self.units or not conditions:
+            return out
+        rows = rows.filter(self.condition())
+        if all(conditions.values()):
+            rows = rows.filter(reduce(or_, conditions.values()))
+        # Named by position: the names are the caller's words.
+        figures = {f"n_{i}": Count("pk", filter=condition) if condition else Count("pk")
+                   for i, condition in enumerate(conditions.values())}
+        for row in rows.order_by().values(*OWNERSHIP).annotate(**figures):
+            for unit in self.owners(*(row[c] for c in OWNERSHIP)):
+                for i, name in enumerate(conditions):
+                    out[unit][name] += row[f"n_{i}"]
+        return out
+
+
 def flagged(rows: QuerySet[Any], conditions: dict[str, Q], fields: Sequence[str],
             ) -> Iterator[tuple[tuple[Any, ...], list[str]]]:
     """One query: the `fields` of the `rows` that meet any of `conditions` (Q() is every
@@ -279,6 +300,8 @@ def on_time_by_unit(units: Iterable[OrgUnit] | UnitCases, period: Period, at: da
 # The rollup's figures (its columns of OWNERSHIP hold 0 for none); 及时受理 takes what the rollup cannot know, the acceptance clocks
 # still running and fallen due by the time of counting (late), from the clocks.
 TALLIED = {"found": Q(), "handled": Q(handled=True), "succeeded": Q(succeeded=True),
+           # 化解率 of the assessment: the resolved among the taken up.
+           "handled_succeeded": Q(handled=True, succeeded=True),
            "accepted_on_time": Q(acceptance="on_time"), "accepted_late": Q(acceptance="late")}
 FIGURES = (*TALLIED, "acceptance_counted", "acceptance_on_time")
 
@@ -303,14 +326,15 @@ def tallied(units: Iterable[OrgUnit] | UnitCases, first: date, end: date, at: da
               | Q(lead_department_id__in=sorted(grouping.departments)))
     rows = (CaseTally.objects.filter(theirs, month__gte=first, month__lt=end).exclude(n=0).order_by()
             .values(*by, *OWNERSHIP)
-            .annotate(**{name: Sum("n", filter=condition) if condition else Sum("n")
+            # Named apart from the rollup's columns, which the conditions read.
+            .annotate(**{f"n_{name}": Sum("n", filter=condition) if condition else Sum("n")
                          for name, condition in TALLIED.items()}))
     for row in rows:
         key = tuple(row[c] for c in by)
         for unit in grouping.owners(*(row[c] or None for c in OWNERSHIP)):
             got = figures(unit, key)
             for name in TALLIED:
-                got[name] += row[name] or 0
+                got[name] += row[f"n_{name}"] or 0
     late_running: dict[tuple[int, tuple[Any, ...]], set[int]] = {}
     if acceptance:
         start, stop = month_period(first).start, month_period(end).start

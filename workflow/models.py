@@ -225,6 +225,11 @@ class Deadline(Clock):
             ),
             models.Index(fields=["due_at"], condition=Q(met_at__isnull=True), name="deadline_open_due"),
             models.Index(fields=["case", "kind"], name="deadline_case_kind"),
+            # 按期办结 (workflow.counts.completion_counted) takes the completion clocks stopped
+            # in a period by this index and those fallen due unstopped by deadline_open_due:
+            # without it, every clock ever opened was read (a county's month: 460 ms → 30 ms).
+            models.Index(fields=["met_at"], condition=Q(kind__in=[DeadlineKind.MEDIATION, DeadlineKind.HANDLING]),
+                         name="deadline_completion_met"),
         ]
 
     def __str__(self) -> str:
