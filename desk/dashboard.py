@@ -35,6 +35,26 @@ def queue_url(**filters: Any) -> str:
     return reverse("desk:queue:index") + "?" + urlencode({"stage": "all", **filters})
 
 
+def heat_cells(villages: list[OrgUnit], months: list[date], counted: dict[tuple[int, date], int]) -> list[Any]:
+    """The heat table: per village, per month its cases with the link to them and the
+    cell's colours. A county's is 300 villages × 6 months: the queue's path is resolved
+    once and the colours once per distinct count, not per cell."""
+    peak = max(counted.values(), default=0)
+    queue = reverse("desk:queue:index")
+    colours: dict[int, dict[str, str]] = {}
+    rows = []
+    for village in villages:
+        cells = []
+        for month in months:
+            n = counted.get((village.pk, month), 0)
+            if n not in colours:
+                colours[n] = heat_colours(n / peak if peak else 0)
+            link = queue + "?" + urlencode({"stage": "all", "village": village.pk, "reported": f"{month:%Y-%m}"})
+            cells.append({"n": n, "link": link, **colours[n]})
+        rows.append((village, cells))
+    return rows
+
+
 def months_back(last: date, n: int) -> list[date]:
     months = [last]
     while len(months) < n:
@@ -113,10 +133,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     heat_months = months[-HEAT_MONTHS:]
     heat_counts = {(village, month): got["found"] for (month, village), got in counts.tallied(
         grouping, heat_months[0], end, now, by=("month", "village_id"), acceptance=False)[unit.pk].items() if village}
-    peak = max(heat_counts.values(), default=0)
-    heat = [(v, [{"n": heat_counts.get((v.pk, m), 0), "link": queue_url(village=v.pk, reported=f"{m:%Y-%m}"),
-                  **heat_colours(heat_counts.get((v.pk, m), 0) / peak if peak else 0)} for m in heat_months])
-            for v in villages]
+    heat = heat_cells(villages, heat_months, heat_counts)
     charts = {
         "months": {"labels": labels, "values": [monthly[m]["found"] for m in months],
                    "links": [queue_url(**unit_filter(unit), reported=label) for label in labels],

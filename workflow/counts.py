@@ -30,7 +30,24 @@ from operator import or_
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models import Case as SqlCase
+from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from cases.models import Case, OrgUnit
@@ -196,6 +213,29 @@ class UnitCases:
             self._owners[key] = owners
         return self._owners[key]
 
+    def deciding(self, prefix: str = "") -> dict[str, Any]:
+        """The OWNERSHIP columns as expressions that keep only what tells the units' cases
+        apart (`owners` reads them): an accused unit only where it is one of the units or
+        above them, the lead department only where departments are asked for, the village
+        or registering unit only where there are several areas. Grouped by these, a
+        county's rollup is a row per month, not per month and village and department."""
+        areas = [u for u in self.units if u.level != OrgUnit.Level.DEPARTMENT]
+        above = sorted(set().union(*self.ancestors.values())) if self.ancestors else []
+        nothing = Value(0, output_field=IntegerField())
+        columns: dict[str, Any] = {
+            "accused_unit_id": SqlCase(When(**{f"{prefix}accused_unit_id__in": above},
+                                            then=F(f"{prefix}accused_unit_id")), default=nothing),
+            "lead_department_id": F(f"{prefix}lead_department_id") if self.departments else nothing,
+        }
+        if len(areas) == 1 and not self.departments:
+            # Every row asked for lies within the one area: it stands for them all.
+            columns["village_id"] = Value(areas[0].pk, output_field=IntegerField())
+            columns["registered_unit_id"] = nothing
+        else:
+            columns["village_id"] = F(f"{prefix}village_id")
+            columns["registered_unit_id"] = F(f"{prefix}registered_unit_id")
+        return {f"own_{name}": columns[name] for name in OWNERSHIP}
+
     def owners_of_village(self, village: int) -> list[int]:
         """The units (of these, departments aside) a village lies at or beneath."""
         return self.areas_of.get(village, [])
@@ -324,43 +364,42 @@ def tallied(units: Iterable[OrgUnit] | UnitCases, first: date, end: date, at: da
     areas = list(grouping.areas_of)
     theirs = (Q(village_id__in=areas) | Q(village_id=0, registered_unit_id__in=areas)
               | Q(lead_department_id__in=sorted(grouping.departments)))
+    deciding = grouping.deciding()
     rows = (CaseTally.objects.filter(theirs, month__gte=first, month__lt=end).exclude(n=0).order_by()
-            .values(*by, *OWNERSHIP)
+            .annotate(**deciding).values(*by, *deciding)
             # Named apart from the rollup's columns, which the conditions read.
             .annotate(**{f"n_{name}": Sum("n", filter=condition) if condition else Sum("n")
                          for name, condition in TALLIED.items()}))
     for row in rows:
         key = tuple(row[c] for c in by)
-        for unit in grouping.owners(*(row[c] or None for c in OWNERSHIP)):
+        for unit in grouping.owners(*(row[c] or None for c in deciding)):
             got = figures(unit, key)
             for name in TALLIED:
                 got[name] += row[f"n_{name}"] or 0
-    late_running: dict[tuple[int, tuple[Any, ...]], set[int]] = {}
+    late_running: dict[tuple[int, tuple[Any, ...]], int] = {}
     if acceptance:
         start, stop = month_period(first).start, month_period(end).start
-        case_columns = {"month": "case__reported_at", "village_id": "case__village_id"}
-        clocks = (Deadline.objects.filter(kind__in=ACCEPTANCE_CLOCKS, met_at__isnull=True, due_at__lte=at,
-                                          case__reported_at__gte=start, case__reported_at__lt=stop,
-                                          case__acceptance="open").order_by()
-                  .values_list("case_id", *(case_columns.get(c, f"case__{c}") for c in by),
-                               *(f"case__{c}" for c in OWNERSHIP)))
-        for case_id, *row in clocks:
-            values, ownership = row[:len(by)], row[len(by):]
-            key = tuple(local_month(v) if c == "month" else v for c, v in zip(by, values, strict=True))
-            for unit in grouping.owners(*ownership):
-                late_running.setdefault((unit, key), set()).add(case_id)
+        # Counted by the database, a row per combination of the columns, not per clock.
+        case_columns = {"month": Trunc("case__reported_at", "month", output_field=DateField(), tzinfo=BEIJING)}
+        keys = {f"by_{c}": case_columns.get(c, F(f"case__{c}")) for c in by}
+        deciding = grouping.deciding("case__")
+        clocks = (Deadline.objects.filter(grouping.condition("case__"), kind__in=ACCEPTANCE_CLOCKS,
+                                          met_at__isnull=True, due_at__lte=at, case__reported_at__gte=start,
+                                          case__reported_at__lt=stop, case__acceptance="open").order_by()
+                  .annotate(**keys, **deciding).values(*keys, *deciding)
+                  # A case may have two acceptance clocks fallen due: it is one case.
+                  .annotate(late=Count("case_id", distinct=True)))
+        for row in clocks:
+            key = tuple(row[k] for k in keys)
+            for unit in grouping.owners(*(row[c] or None for c in deciding)):
+                late_running[unit, key] = late_running.get((unit, key), 0) + row["late"]
     for by_key in out.values():
         for got in by_key.values():
             got["acceptance_on_time"] = got["accepted_on_time"]
             got["acceptance_counted"] = got["accepted_on_time"] + got["accepted_late"]
-    for (unit, key), cases in late_running.items():
-        figures(unit, key)["acceptance_counted"] += len(cases)
+    for (unit, key), late in late_running.items():
+        figures(unit, key)["acceptance_counted"] += late
     return out
-
-
-def local_month(moment: datetime) -> date:
-    """The first day of the month `moment` falls in, in Beijing time (the rollup's months)."""
-    return timezone.localtime(moment, BEIJING).date().replace(day=1)
 
 
 # ---------------------------------------------------------------------------------------

@@ -134,3 +134,8 @@ def test_the_figures_from_the_rollup_are_those_counted_from_the_cases(cast: Any,
     county = figures[cast.county.pk].values()
     assert 0 < sum(f["acceptance_on_time"] for f in county) < sum(f["acceptance_counted"] for f in county)
     assert sum(f["acceptance_counted"] - f["accepted_on_time"] - f["accepted_late"] for f in county) > 0
+    # A unit asked about alone (the dashboard's way: its rows stand for the one area) says the same.
+    for unit in units:
+        assert counts.tallied([unit], date(2026, 1, 1), date(2026, 5, 1), at) == {unit.pk: figures[unit.pk]}
+        assert counts.tallied([unit], date(2026, 1, 1), date(2026, 5, 1), at, by=("category",)) == {
+            unit.pk: by_category[unit.pk]}
