@@ -78,7 +78,7 @@ def test_each_unit_passes_or_fails_the_veto_items(cast: Any, page: str) -> None:
     # 东湾村 fails on the major group incident, its case linked; its score is zero.
     fail = re.search(r'<td class="veto"[^>]*>.*?</td>', vetoed, flags=re.S).group(0)
     assert 'data-failed="major_group_incident"' in fail and 'data-failed="major_concealed"' not in fail
-    assert zh("Major group incident") in fail and "ids=" in fail
+    assert zh("Major group incident") in fail and "indicator=major_group_incident" in fail
     assert re.search(r"<strong>0\.00</strong>", vetoed)
     mark = re.search(r'<td class="veto"[^>]*>.*?</td>', passed, flags=re.S).group(0)
     assert zh("no veto") in mark and "data-failed" not in mark

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime, time, timedelta
+from html import unescape
 from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -206,7 +207,10 @@ def test_the_assessment_ranks_the_villages_and_links_to_the_cases(cast: Any, cli
     html = response.content.decode()
     assert response.status_code == 200
     assert f'data-unit="{cast.dongwan.pk}"' in html and f'data-unit="{cast.xiling.pk}"' in html
-    assert f"ids={case.pk}" in html
+    # The figures from the rollup link to a view that reads their cases when followed.
+    links = {unescape(link) for link in re.findall(r'href="([^"]*/assessment/cases/[^"]*)"', html)}
+    followed = {client.get(link)["Location"] for link in links if f"of={cast.dongwan.pk}&" in link}
+    assert followed and all(location.endswith(f"ids={case.pk}") for location in followed)
 
 
 def test_the_dashboard_charts_the_units_cases_with_local_assets(cast: Any, client: Any) -> None:
