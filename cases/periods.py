@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-H([12]))?$")
@@ -58,6 +59,13 @@ def local_midnight(day: date) -> datetime:
 
 def next_month(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def last_month() -> date:
+    """The first day of last month, in local time: the month the township's pages and the
+    API open on when none is asked for."""
+    first = timezone.localdate().replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
 
 
 def month_period(month: date) -> Period:

@@ -3,21 +3,14 @@ dashboard), and the unit-and-period choice those pages share."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import OrgUnit
-from cases.periods import BadPeriod, parse_period
+from cases.periods import BadPeriod, last_month, parse_period
 from workflow.permissions import COUNTY_AND_TOWNSHIPS, reviewed_units
-
-
-def last_month() -> date:
-    first = timezone.localdate().replace(day=1)
-    return (first - timedelta(days=1)).replace(day=1)
 
 
 class UnitPeriodForm(forms.Form):

@@ -39,9 +39,9 @@ from workflow.permissions import (
     cases_with_role_grant,
     filing_villages,
     grants_for_cases,
+    listable_on_return,
     may_keep_minutes,
     reviewed_units,
-    visible_to,
 )
 
 from .responses import back, carried_out, form_id
@@ -78,8 +78,7 @@ class ReturnForm(ReadableText, forms.Form):
         self.fields["village"].queryset = filing_villages(user)
         self.fields["village"].widget = forms.HiddenInput()
         self.initial.update(village=village.pk, month=f"{month:%Y-%m}")
-        self.fields["cases"].queryset = visible_to(user).filter(
-            village=village, reported_at__gte=period.start, reported_at__lt=period.end).order_by("reported_at")
+        self.fields["cases"].queryset = listable_on_return(user, village, period).order_by("reported_at")
         self.fields["cases"].label_from_instance = lambda c: f"{c.number} {c.title}（{c.get_source_display()}）"
 
 

@@ -128,6 +128,8 @@ class Labels:
             self.outcome = table(ResolveForm.OUTCOMES)
             self.satisfaction = table(FollowUpForm.SATISFACTION)
             self.channel = table(ReferForm.CHANNELS)
+            self.mediation_result = {"succeeded": "调解成功", "failed": "调解不成",
+                                     "withdrawn": self.closure[Case.Closure.WITHDRAWN], "ongoing": "调解中"}
 
 
 @dataclass
@@ -206,11 +208,13 @@ class Cells:
     def day(self, moment: datetime | None) -> date | None:
         return moment.astimezone(self.tz).date() if moment is not None else None
 
-    def parties(self, parties: list[tuple[str, str]], role: str | None = None) -> str:
+    def parties(self, parties: list[tuple[str, str]]) -> str:
         labels = self.labels.party_role
-        if role is not None:
-            return "、".join(name for r, name in parties if r == role)
         return "、".join(f"{name}（{labels.get(r, r)}）" for r, name in parties)
+
+    @staticmethod
+    def names(names: list[str]) -> str:
+        return "、".join(names)
 
 
 def person(first_name: str | None, username: str | None) -> str:
@@ -228,7 +232,10 @@ def outcome_of(value: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
-# The ledgers.
+# What each ledger lists: one selection, read by the xlsx below and by the API a page at
+# a time (api.report_views), so both hold the same rows in the same order.
+
+Row = dict[str, Any]
 
 
 def cases_for(unit: OrgUnit, user: Any) -> QuerySet[Case]:
@@ -236,172 +243,243 @@ def cases_for(unit: OrgUnit, user: Any) -> QuerySet[Case]:
     return cases.within(unit)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """A ledger's rows of a unit (and everything beneath it) for a period, as values(),
+    ordered by `key` and then the row's id: keyset paging goes on past a row's (key, pk)."""
+
+    rows: Callable[[OrgUnit, Period, Any], QuerySet[Any]]
+    key: str
+
+    def __call__(self, unit: OrgUnit, period: Period, user: Any) -> QuerySet[Any]:
+        return self.rows(unit, period, user).order_by(self.key, "pk")
+
+
+def dispute_rows(unit: OrgUnit, period: Period, user: Any) -> QuerySet[Any]:
+    """The disputes registered in the period."""
+    return (cases_for(unit, user)
+            .filter(kind=Case.Kind.DISPUTE, reported_at__gte=period.start, reported_at__lt=period.end)
+            .values("pk", "number", "reported_at", "village__name", "title", "category", "source",
+                    "people_involved", "amount", "risk", "is_group", "is_legacy", "summary",
+                    "responsible_unit__name", "lead_department__name", "assignee__first_name",
+                    "assignee__username", "accepted_at", "stage", "resolved_at", "outcome", "closed_at", "closure",
+                    "satisfaction"))
+
+
+def mediation_rows(unit: OrgUnit, period: Period, user: Any) -> QuerySet[Any]:
+    """The cases whose mediation began in the period (their first start_mediation), with
+    the sessions recorded."""
+    started = CaseEvent.objects.filter(case=OuterRef("pk"), kind="start_mediation").order_by("at", "pk").values("at")
+    sessions = (CaseEvent.objects.filter(case=OuterRef("pk"), kind="record_session").order_by()
+                .values("case").annotate(n=Count("pk")).values("n"))
+    return (cases_for(unit, user)
+            .annotate(mediation_started=Subquery(started[:1]), sessions=Subquery(sessions))
+            .filter(mediation_started__gte=period.start, mediation_started__lt=period.end)
+            .values("pk", "number", "accepted_at", "mediation_started", "category", "source", "summary",
+                    "assignee__first_name", "assignee__username", "sessions", "resolved_at", "outcome", "closure",
+                    "reporter__first_name", "reporter__username"))
+
+
+def petition_rows(unit: OrgUnit, period: Period, user: Any) -> QuerySet[Any]:
+    """The petitions registered in the period, with the due time of their latest handling
+    clock."""
+    handling = (Deadline.objects.filter(case=OuterRef("pk"), kind=DeadlineKind.HANDLING)
+                .order_by("-started_at", "-pk").values("due_at"))
+    return (cases_for(unit, user)
+            .filter(kind=Case.Kind.PETITION, reported_at__gte=period.start, reported_at__lt=period.end)
+            .annotate(handling_due=Subquery(handling[:1]))
+            .values("pk", "number", "reported_at", "source", "petition_type", "category", "title", "summary",
+                    "people_involved", "is_repeat", "is_group", "responsible_unit__name", "lead_department__name",
+                    "assignee__first_name", "assignee__username", "accepted_at", "handling_due", "outcome",
+                    "closed_at", "satisfaction", "stage"))
+
+
+def supervision_rows(unit: OrgUnit, period: Period, user: Any) -> QuerySet[Any]:
+    """The supervision orders issued in the period on the unit's cases."""
+    return (SupervisionOrder.objects.filter(case__in=cases_for(unit, user), issued_at__gte=period.start,
+                                            issued_at__lt=period.end)
+            .values("pk", "case_id", "case__number", "case__title", "case__village__name", "issued_at",
+                    "issued_by__first_name", "issued_by__username", "instructions", "deadline__due_at", "replied_at",
+                    "replied_by__first_name", "replied_by__username", "reply", "closed_at", "deadline__warned_at",
+                    "deadline__breached_at"))
+
+
+def follow_up_rows(unit: OrgUnit, period: Period, user: Any) -> QuerySet[Any]:
+    """The follow-up visits (回访) made in the period on the unit's cases."""
+    return (CaseEvent.objects.filter(case__in=cases_for(unit, user), kind="follow_up", at__gte=period.start,
+                                     at__lt=period.end)
+            .values("pk", "case_id", "case__number", "case__title", "case__village__name", "case__resolved_at", "at",
+                    "actor__first_name", "actor__username", "data"))
+
+
+SELECTIONS = {
+    "disputes": Selection(dispute_rows, "reported_at"),
+    "mediation": Selection(mediation_rows, "mediation_started"),
+    "petitions": Selection(petition_rows, "reported_at"),
+    "supervision": Selection(supervision_rows, "issued_at"),
+    "follow_up": Selection(follow_up_rows, "at"),
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The columns a ledger derives from its row, as codes: the xlsx writes their Chinese words,
+# the API the codes.
+
+
+def names(parties: list[tuple[str, str]], role: str) -> list[str]:
+    return [name for r, name in parties if r == role]
+
+
+def resolution(row: Row) -> tuple[str, str]:
+    """A case's outcome (a ResolveForm.OUTCOMES code, or "") and its summary."""
+    result = outcome_of(row["outcome"])
+    return result.get("kind", ""), result.get("summary", "")
+
+
+def applicants(parties: list[tuple[str, str]]) -> list[str]:
+    """Who asked for mediation: the applicants, or for a petition mediated, the petitioners."""
+    return names(parties, Party.PartyRole.APPLICANT) or names(parties, Party.PartyRole.PETITIONER)
+
+
+def session_count(row: Row) -> int:
+    """调解次数: the sessions recorded (none counted as 0)."""
+    return row["sessions"] or 0
+
+
+def mediation_result(row: Row) -> str:
+    """调解结果: "succeeded" (resolved), "failed" (referred or rejected), "withdrawn", or
+    "ongoing"."""
+    if row["resolved_at"] is not None:
+        return "succeeded"
+    if row["closure"] in (Case.Closure.REFERRED, Case.Closure.REJECTED):
+        return "failed"
+    if row["closure"] == Case.Closure.WITHDRAWN:
+        return "withdrawn"
+    return "ongoing"
+
+
+def agreement(row: Row) -> str:
+    """The form of the agreement the mediation reached (an agreement_* outcome), or ""."""
+    kind, _summary = resolution(row)
+    return kind if kind.startswith("agreement") else ""
+
+
+def supervision_status(row: Row) -> str:
+    """督办状态: "closed", "replied" (answered, not yet closed) or "open"."""
+    return "closed" if row["closed_at"] else "replied" if row["replied_at"] else "open"
+
+
+def supervision_card(row: Row) -> str:
+    """The order's clock: "red" once breached, "yellow" once warned, else ""."""
+    return "red" if row["deadline__breached_at"] else "yellow" if row["deadline__warned_at"] else ""
+
+
+def visit_record(row: Row) -> tuple[str, str]:
+    """A follow-up visit's record and satisfaction (a FollowUpForm.SATISFACTION code, or "")."""
+    data = outcome_of(row["data"])
+    return data.get("record", ""), data.get("satisfaction", "")
+
+
+# ---------------------------------------------------------------------------------------
+# The xlsx of each ledger.
+
+# The official wording of the codes above (a withdrawn mediation: Labels.mediation_result).
+SUPERVISION_STATUS_WORDS = {"closed": "已办结", "replied": "已答复", "open": "办理中"}
+CARD_WORDS = {"red": "红牌", "yellow": "黄牌", "": ""}
+
+
+def numbered(kind: str, unit: OrgUnit, period: Period, user: Any, progress: Progress,
+             case: str | None = "pk") -> Iterator[tuple[int, Row, list[tuple[str, str]]]]:
+    """The ledger's rows with their 序号 and, when `case` names the row's case id, the
+    case's parties: read in chunks, one query for each chunk's parties, progress after each."""
+    n = 0
+    for chunk in chunked(SELECTIONS[kind](unit, period, user).iterator(chunk_size=CHUNK)):
+        parties = parties_of([r[case] for r in chunk]) if case else {}
+        for row in chunk:
+            n += 1
+            yield n, row, parties[row[case]] if case else []
+        progress(n)
+
+
 def write_disputes(out: Sheet, unit: OrgUnit, period: Period, user: Any, progress: Progress) -> int:
     cells = Cells()
     lb = cells.labels
-    fields = ("pk", "number", "reported_at", "village__name", "title", "category", "source", "people_involved",
-              "amount", "risk", "is_group", "is_legacy", "summary", "responsible_unit__name",
-              "lead_department__name", "assignee__first_name", "assignee__username", "accepted_at", "stage",
-              "resolved_at", "outcome", "closed_at", "closure", "satisfaction")
-    rows = (
-        cases_for(unit, user)
-        .filter(kind=Case.Kind.DISPUTE, reported_at__gte=period.start, reported_at__lt=period.end)
-        .order_by("reported_at", "pk")
-        .values_list(*fields)
-        .iterator(chunk_size=CHUNK)
-    )
     n = 0
-    for chunk in chunked(rows):
-        parties = parties_of([r[0] for r in chunk])
-        for (pk, number, reported, village, title, category, source, people, amount, risk, group, legacy, summary,
-             responsible, lead, a_first, a_user, accepted, stage, resolved, outcome, closed, closure,
-             satisfaction) in chunk:
-            n += 1
-            result = outcome_of(outcome)
-            out.write([
-                n, number, cells.day(reported), village or "", title, lb.category.get(category, category),
-                lb.source.get(source, source), cells.parties(parties[pk]), people,
-                float(amount) if amount is not None else None, lb.risk.get(risk, risk), flag(group), flag(legacy),
-                summary, responsible, lead or "", person(a_first, a_user), cells.day(accepted),
-                lb.stage.get(stage, stage), cells.day(resolved), lb.outcome.get(result.get("kind", ""), ""),
-                result.get("summary", ""), cells.day(closed), lb.closure.get(closure, ""),
-                lb.satisfaction.get(satisfaction, ""),
-            ])
-        progress(n)
+    for n, r, parties in numbered("disputes", unit, period, user, progress):
+        outcome, summary = resolution(r)
+        out.write([
+            n, r["number"], cells.day(r["reported_at"]), r["village__name"] or "", r["title"],
+            lb.category.get(r["category"], r["category"]), lb.source.get(r["source"], r["source"]),
+            cells.parties(parties), r["people_involved"],
+            float(r["amount"]) if r["amount"] is not None else None, lb.risk.get(r["risk"], r["risk"]),
+            flag(r["is_group"]), flag(r["is_legacy"]), r["summary"], r["responsible_unit__name"],
+            r["lead_department__name"] or "", person(r["assignee__first_name"], r["assignee__username"]),
+            cells.day(r["accepted_at"]), lb.stage.get(r["stage"], r["stage"]), cells.day(r["resolved_at"]),
+            lb.outcome.get(outcome, ""), summary, cells.day(r["closed_at"]), lb.closure.get(r["closure"], ""),
+            lb.satisfaction.get(r["satisfaction"], ""),
+        ])
     return n
 
 
 def write_mediation(out: Sheet, unit: OrgUnit, period: Period, user: Any, progress: Progress) -> int:
     cells = Cells()
     lb = cells.labels
-    started = CaseEvent.objects.filter(case=OuterRef("pk"), kind="start_mediation").order_by("at", "pk").values("at")
-    sessions = (CaseEvent.objects.filter(case=OuterRef("pk"), kind="record_session").order_by()
-                .values("case").annotate(n=Count("pk")).values("n"))
-    rows = (
-        cases_for(unit, user)
-        .annotate(mediation_started=Subquery(started[:1]), sessions=Subquery(sessions))
-        .filter(mediation_started__gte=period.start, mediation_started__lt=period.end)
-        .order_by("mediation_started", "pk")
-        .values_list("pk", "number", "accepted_at", "mediation_started", "category", "source", "summary",
-                     "assignee__first_name", "assignee__username", "sessions", "resolved_at", "outcome", "closure",
-                     "stage", "reporter__first_name", "reporter__username")
-        .iterator(chunk_size=CHUNK)
-    )
     n = 0
-    for chunk in chunked(rows):
-        parties = parties_of([r[0] for r in chunk])
-        for (pk, number, accepted, started_at, category, source, summary, a_first, a_user, count, resolved,
-             outcome, closure, _stage, r_first, r_user) in chunk:
-            n += 1
-            kind = outcome_of(outcome).get("kind", "")
-            if resolved is not None:
-                result = "调解成功"
-            elif closure in (Case.Closure.REFERRED, Case.Closure.REJECTED):
-                result = "调解不成"
-            elif closure == Case.Closure.WITHDRAWN:
-                result = lb.closure[closure]
-            else:
-                result = "调解中"
-            applicants = cells.parties(parties[pk], Party.PartyRole.APPLICANT) or cells.parties(
-                parties[pk], Party.PartyRole.PETITIONER)
-            out.write([
-                n, number, cells.day(accepted), cells.day(started_at), applicants,
-                cells.parties(parties[pk], Party.PartyRole.RESPONDENT), lb.category.get(category, category),
-                lb.source.get(source, source), summary, person(a_first, a_user), count or 0, result,
-                lb.outcome.get(kind, "") if kind.startswith("agreement") else "", cells.day(resolved),
-                person(r_first, r_user),
-            ])
-        progress(n)
+    for n, r, parties in numbered("mediation", unit, period, user, progress):
+        out.write([
+            n, r["number"], cells.day(r["accepted_at"]), cells.day(r["mediation_started"]),
+            cells.names(applicants(parties)), cells.names(names(parties, Party.PartyRole.RESPONDENT)),
+            lb.category.get(r["category"], r["category"]), lb.source.get(r["source"], r["source"]), r["summary"],
+            person(r["assignee__first_name"], r["assignee__username"]), session_count(r),
+            lb.mediation_result[mediation_result(r)], lb.outcome.get(agreement(r), ""), cells.day(r["resolved_at"]),
+            person(r["reporter__first_name"], r["reporter__username"]),
+        ])
     return n
 
 
 def write_petitions(out: Sheet, unit: OrgUnit, period: Period, user: Any, progress: Progress) -> int:
-
     cells = Cells()
     lb = cells.labels
-    handling = (Deadline.objects.filter(case=OuterRef("pk"), kind=DeadlineKind.HANDLING)
-                .order_by("-started_at", "-pk").values("due_at"))
-    rows = (
-        cases_for(unit, user)
-        .filter(kind=Case.Kind.PETITION, reported_at__gte=period.start, reported_at__lt=period.end)
-        .annotate(handling_due=Subquery(handling[:1]))
-        .order_by("reported_at", "pk")
-        .values_list("pk", "number", "reported_at", "source", "petition_type", "category", "title", "summary",
-                     "people_involved", "is_repeat", "is_group", "responsible_unit__name", "lead_department__name",
-                     "assignee__first_name", "assignee__username", "accepted_at", "handling_due", "outcome",
-                     "closed_at", "satisfaction", "stage")
-        .iterator(chunk_size=CHUNK)
-    )
     n = 0
-    for chunk in chunked(rows):
-        parties = parties_of([r[0] for r in chunk])
-        for (pk, number, reported, source, ptype, category, title, summary, people, repeat, group, responsible,
-             lead, a_first, a_user, accepted, due, outcome, closed, satisfaction, stage) in chunk:
-            n += 1
-            result = outcome_of(outcome)
-            out.write([
-                n, number, cells.day(reported), cells.parties(parties[pk], Party.PartyRole.PETITIONER),
-                lb.source.get(source, source), lb.petition_type.get(ptype, ptype),
-                lb.category.get(category, category), title, summary, people, flag(repeat), flag(group),
-                responsible, lead or "", person(a_first, a_user), cells.day(accepted), cells.day(due),
-                lb.outcome.get(result.get("kind", ""), ""), result.get("summary", ""), cells.day(closed),
-                lb.satisfaction.get(satisfaction, ""), lb.stage.get(stage, stage),
-            ])
-        progress(n)
+    for n, r, parties in numbered("petitions", unit, period, user, progress):
+        outcome, summary = resolution(r)
+        out.write([
+            n, r["number"], cells.day(r["reported_at"]), cells.names(names(parties, Party.PartyRole.PETITIONER)),
+            lb.source.get(r["source"], r["source"]), lb.petition_type.get(r["petition_type"], r["petition_type"]),
+            lb.category.get(r["category"], r["category"]), r["title"], r["summary"], r["people_involved"],
+            flag(r["is_repeat"]), flag(r["is_group"]), r["responsible_unit__name"], r["lead_department__name"] or "",
+            person(r["assignee__first_name"], r["assignee__username"]), cells.day(r["accepted_at"]),
+            cells.day(r["handling_due"]), lb.outcome.get(outcome, ""), summary, cells.day(r["closed_at"]),
+            lb.satisfaction.get(r["satisfaction"], ""), lb.stage.get(r["stage"], r["stage"]),
+        ])
     return n
 
 
 def write_supervision(out: Sheet, unit: OrgUnit, period: Period, user: Any, progress: Progress) -> int:
-
     cells = Cells()
-    rows = (
-        SupervisionOrder.objects.filter(case__in=cases_for(unit, user), issued_at__gte=period.start,
-                                        issued_at__lt=period.end)
-        .order_by("issued_at", "pk")
-        .values_list("case__number", "case__title", "case__village__name", "issued_at", "issued_by__first_name",
-                     "issued_by__username", "instructions", "deadline__due_at", "replied_at",
-                     "replied_by__first_name", "replied_by__username", "reply", "closed_at",
-                     "deadline__warned_at", "deadline__breached_at")
-        .iterator(chunk_size=CHUNK)
-    )
     n = 0
-    for chunk in chunked(rows):
-        for (number, title, village, issued, i_first, i_user, instructions, due, replied, r_first, r_user, reply,
-             closed, warned, breached) in chunk:
-            n += 1
-            status = "已办结" if closed else "已答复" if replied else "办理中"
-            card = "红牌" if breached else "黄牌" if warned else ""
-            out.write([
-                n, number, title, village or "", cells.day(issued), person(i_first, i_user), instructions,
-                cells.day(due), cells.day(replied), person(r_first, r_user), reply, cells.day(closed), status, card,
-            ])
-        progress(n)
+    for n, r, _parties in numbered("supervision", unit, period, user, progress, case=None):
+        out.write([
+            n, r["case__number"], r["case__title"], r["case__village__name"] or "", cells.day(r["issued_at"]),
+            person(r["issued_by__first_name"], r["issued_by__username"]), r["instructions"],
+            cells.day(r["deadline__due_at"]), cells.day(r["replied_at"]),
+            person(r["replied_by__first_name"], r["replied_by__username"]), r["reply"], cells.day(r["closed_at"]),
+            SUPERVISION_STATUS_WORDS[supervision_status(r)], CARD_WORDS[supervision_card(r)],
+        ])
     return n
 
 
 def write_follow_up(out: Sheet, unit: OrgUnit, period: Period, user: Any, progress: Progress) -> int:
     cells = Cells()
     lb = cells.labels
-    rows = (
-        CaseEvent.objects.filter(case__in=cases_for(unit, user), kind="follow_up", at__gte=period.start,
-                                 at__lt=period.end)
-        .order_by("at", "pk")
-        .values_list("case_id", "case__number", "case__title", "case__village__name", "case__resolved_at", "at",
-                     "actor__first_name", "actor__username", "data")
-        .iterator(chunk_size=CHUNK)
-    )
     n = 0
-    for chunk in chunked(rows):
-        parties = parties_of([r[0] for r in chunk])
-        for case_id, number, title, village, resolved, at, a_first, a_user, data in chunk:
-            n += 1
-            data = outcome_of(data)
-            out.write([
-                n, number, title, village or "", cells.parties(parties[case_id]), cells.day(resolved),
-                cells.day(at), person(a_first, a_user), data.get("record", ""),
-                lb.satisfaction.get(data.get("satisfaction", ""), ""),
-            ])
-        progress(n)
+    for n, r, parties in numbered("follow_up", unit, period, user, progress, case="case_id"):
+        record, satisfaction = visit_record(r)
+        out.write([
+            n, r["case__number"], r["case__title"], r["case__village__name"] or "", cells.parties(parties),
+            cells.day(r["case__resolved_at"]), cells.day(r["at"]), person(r["actor__first_name"], r["actor__username"]),
+            record, lb.satisfaction.get(satisfaction, ""),
+        ])
     return n
 
 

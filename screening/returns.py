@@ -37,11 +37,11 @@ from django.utils.translation import gettext_lazy
 
 from cases.forms import ReadableText
 from cases.models import Case, CaseEvent, Membership, OrgUnit, ScreeningItem, ScreeningReturn, Source
-from cases.periods import BadPeriod, month_period, parse_month
+from cases.periods import BadPeriod, Period, month_period, parse_month
 from workflow import services
 from workflow.errors import CaseNotFound, CaseOperationError, ConditionUnmet, InvalidData, NotPermitted
 from workflow.models import ReturnDeadline
-from workflow.permissions import DECIDE_CONCEALMENT, may_file_return, visible_to
+from workflow.permissions import DECIDE_CONCEALMENT, listable_on_return, may_file_return, visible_to
 from workflow.return_clocks import due_month, return_clock
 
 # Every channel but screening: a case that came this way was not found by the village.
@@ -61,8 +61,11 @@ def submit_return(*, actor: Any, village: OrgUnit | int, month: date | str, item
     "found_at": datetime?} to register one (source 排查发现, this village); or nil=True.
 
     Raises InvalidData (nothing changed) for a second return for the month, a month not
-    over or already closed, a return both nil and with items or neither, unknown or
-    foreign cases; NotPermitted when the actor may not file for the village."""
+    over or already closed, a return both nil and with items or neither, a case the actor
+    may not list (workflow.permissions.listable_on_return: the village's, registered in the
+    month, seen by the actor; whoever calls, the page and the API alike), a dispute found
+    outside the month, an item naming both a case and a dispute or neither; NotPermitted
+    when the actor may not file for the village."""
     at = at or timezone.now()
     items = list(items or [])
     labels = {"month": _("month"), "items": _("items"), "signed_off_by": _("signed off by"),
@@ -106,7 +109,8 @@ def submit_return(*, actor: Any, village: OrgUnit | int, month: date | str, item
             errors.setdefault("month", []).append(
                 _("%(village)s has already filed its return for %(month)s.")
                 % {"village": village.name, "month": period.label})
-        linked = _linked_cases(items, village, errors)
+        linked = _linked_cases(items, listable_on_return(actor, village, period), village, period, errors)
+        _check_found(items, period, errors)
         if errors:
             raise InvalidData(errors, labels)
         found = _register_found(items, village, actor, at, errors, labels)
@@ -130,31 +134,52 @@ def submit_return(*, actor: Any, village: OrgUnit | int, month: date | str, item
     return filed
 
 
-def _linked_cases(items: list[dict[str, Any]], village: OrgUnit,
+def _case_id(item: dict[str, Any]) -> int | None:
+    # An id no database integer holds is no case (SQLite answers such a number with an OverflowError).
+    try:
+        pk = int(item.get("case"))
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk < 2**63 else 0
+
+
+def _linked_cases(items: list[dict[str, Any]], listable: QuerySet[Case], village: OrgUnit, period: Period,
                   errors: dict[str, list[str]]) -> list[tuple[dict[str, Any], Case]]:
-    wanted = [(i, item) for i, item in enumerate(items, start=1) if "report" not in item]
-    ids = []
-    for i, item in wanted:
-        try:
-            ids.append(int(item.get("case")))
-        except (TypeError, ValueError):
-            errors[f"items[{i}].case"] = [_("Give a case, or the dispute to register.")]
-    cases = Case.objects.in_bulk(ids)
+    """The registered cases the items list, each one the filer may list (`listable`); any
+    other is refused alike, so a case the filer may not see is not told from none."""
+    wanted = [(i, item, _case_id(item)) for i, item in enumerate(items, start=1) if "report" not in item]
+    cases = listable.in_bulk([pk for _i, _item, pk in wanted if pk])
     seen: set[int] = set()
     out = []
-    for i, item in wanted:
-        try:
-            case = cases.get(int(item.get("case")))
-        except (TypeError, ValueError):
-            continue
-        if case is None or case.village_id != village.pk:
-            errors[f"items[{i}].case"] = [_("There is no such case in %(village)s.") % {"village": village.name}]
+    for i, item, pk in wanted:
+        case = cases.get(pk) if pk else None
+        if pk is None:
+            errors[f"items[{i}].case" if "case" in item else f"items[{i}]"] = [
+                _("Give a case, or the dispute to register.")]
+        elif case is None:
+            errors[f"items[{i}].case"] = [_("There is no such case in %(village)s registered in %(month)s.")
+                                          % {"village": village.name, "month": period.label}]
         elif case.pk in seen:
             errors[f"items[{i}].case"] = [_("This case is listed twice.")]
         else:
             seen.add(case.pk)
             out.append((item, case))
     return out
+
+
+def _check_found(items: list[dict[str, Any]], period: Period, errors: dict[str, list[str]]) -> None:
+    """An item registering a dispute names no case too, and the dispute was found in the
+    return's month."""
+    for i, item in enumerate(items, start=1):
+        if "report" not in item:
+            continue
+        found_at = item.get("found_at")
+        if "case" in item:
+            errors[f"items[{i}]"] = [_("Give a case, or the dispute to register.")]
+        elif isinstance(found_at, datetime) and (timezone.is_naive(found_at)
+                                                 or not period.start <= found_at < period.end):
+            errors[f"items[{i}].found_at"] = [_("A dispute on the return for %(month)s was found in that month.")
+                                              % {"month": period.label}]
 
 
 def _register_found(items: list[dict[str, Any]], village: OrgUnit, actor: Any, at: datetime,

@@ -682,3 +682,37 @@ def visits_visible_to(user: Any, visits: Any) -> Any:
     if user is not None and user.is_authenticated and user.is_active and user.is_superuser:
         return visits
     return visits.filter(village__in=visit_reading_villages(user).values("pk"))
+
+
+# The departments a person may name (issue 19): the forms of a grid app list them before
+# a case is chosen; the one named is checked against the case itself (lead_departments).
+
+# The grants whose operations name a department: accept (the lead), name a co-handling
+# department (联调), decide an objection (a new lead).
+NAMING_DEPARTMENTS = frozenset({"accept_case", "name_co_departments", "decide_objection_case"})
+
+
+def nameable_departments(user: Any) -> Any:
+    """The departments `user` may name to lead or co-handle a case: lead_departments of
+    the units whose cases their roles let them accept, route or share (OWN_UNIT there,
+    SUBTREE beneath), i.e. the departments of those units and of the units above them."""
+    departments = OrgUnit.objects.filter(level=OrgUnit.Level.DEPARTMENT).order_by("path")
+    if user is None or user.is_superuser:
+        return departments
+    if not user.is_authenticated or not user.is_active:
+        return departments.none()
+    holders = Q(pk__in=[])
+    for m in Membership.objects.filter(user=user).select_related("unit"):
+        if OWN_UNIT.get(m.role, frozenset()) & NAMING_DEPARTMENTS:
+            holders |= Q(pk=m.unit_id)
+        if SUBTREE.get(m.role, frozenset()) & NAMING_DEPARTMENTS:
+            holders |= Q(path__startswith=m.unit.path)
+    above = {pk for path in OrgUnit.objects.filter(holders).values_list("path", flat=True) for pk in path_ids(path)}
+    return departments.filter(parent_id__in=above)
+
+
+def listable_on_return(user: Any, village: OrgUnit, period: Any) -> Any:
+    """The cases `user` may list on `village`'s screening return for the month `period`
+    (a cases.periods.Period): the village's cases registered in that month that they see.
+    The returns page's form offers these, and the API accepts no other."""
+    return visible_to(user).filter(village=village, reported_at__gte=period.start, reported_at__lt=period.end)
