@@ -5,9 +5,10 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from desk.links import case_path, operation_form_path
 from desk.operation_frames import frame_id
@@ -35,18 +36,47 @@ def case_url(case_id: int) -> str:
     return case_path(case_id)
 
 
-@register.simple_tag(takes_context=True)
-def lazy_operation(context: Any, case_id: int, transition: Any) -> str:
+def operation_html(case_id: int, transition: Any, back: str) -> str:
     """An operation offered on a row of a list, its form fetched into a frame when opened
-    (desk.operation_frames); once per row and operation on the meeting and the board, so
-    written here rather than as an included template."""
-    back = urlencode({"next": context["request"].get_full_path()})
+    (desk.operation_frames); `back` is the query that brings the person back here."""
     return format_html(
         '<details data-operation="{}"><summary>{}</summary>\n'
         '  <turbo-frame id="{}" loading="lazy" src="{}?{}">\n'
         '    <a href="{}">{}</a></turbo-frame></details>',
         transition.slug, transition.label, frame_id(case_id, transition.slug),
         operation_form_path(case_id, transition.slug), back, case_path(case_id), _("Open the case to do this"))
+
+
+def back_here(context: Any) -> str:
+    return urlencode({"next": context["request"].get_full_path()})
+
+
+@register.simple_tag(takes_context=True)
+def lazy_operation(context: Any, case_id: int, transition: Any) -> str:
+    """One operation of a row (the board's supervision order), as operation_html."""
+    return operation_html(case_id, transition, back_here(context))
+
+
+# The meeting's case rows: 300 over a township, each with its marks and up to three
+# decisions, written here in one pass rather than by the template engine per cell (the
+# rows were half the page's time over a million cases).
+MARKS = {"overdue": ("card red", gettext_lazy("overdue")), "major": ("card red", gettext_lazy("major")),
+         "escalated": ("stage-badge", gettext_lazy("escalated")), "new": ("stage-badge", gettext_lazy("new"))}
+
+
+@register.simple_tag(takes_context=True)
+def meeting_rows(context: Any, rows: list[tuple[Any, list[Any]]]) -> str:
+    """The rows of a village's cases on the meeting page: (screening.meeting.MeetingCase,
+    the decisions the machine offers on it)."""
+    back = back_here(context)
+    return format_html_join("\n", '<tr data-case="{}"><td class="number"><a href="{}">{}</a></td>'
+                            '<td class="title">{}</td>\n  <td class="marks">{}</td>\n'
+                            '  <td class="operations">{}</td></tr>', (
+                                (item.id, case_path(item.id), item.number, item.title,
+                                 format_html_join("", '<span class="{}">{}</span> ',
+                                                  (MARKS[s] for s in item.sections if s in MARKS)),
+                                 format_html_join("", "{}", ((operation_html(item.id, t, back),) for t in decisions)))
+                                for item, decisions in rows))
 
 
 # The card and the countdown beside a case on every list: tags rather than included
