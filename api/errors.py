@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -24,6 +24,32 @@ def case_error_response(error: CaseOperationError) -> Response:
     return Response(body, status=error.status)
 
 
+def flattened(detail: Any, name: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors of a request's shape named as the business rules name theirs
+    (workflow.services.report_case): one level, items counted from 1, as in
+    {"parties[1].id_number": [...], "on_the_spot.outcome": [...]}. A message about a
+    nested object or list as a whole goes under its name, one about the whole body under
+    "__all__", as a form's does."""
+    if isinstance(detail, dict):
+        found: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                found.update(flattened(value, f"{name}[{int(key) + 1}]"))
+            elif key == NON_FIELD_ERRORS and name:
+                # A list's or an object's own message (too many parties) is the field's.
+                found.update(flattened(value, name))
+            else:
+                found.update(flattened(value, f"{name}.{key}" if name else str(key)))
+        return found
+    if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        found = {}
+        for i, item in enumerate(detail, start=1):
+            found.update(flattened(item, f"{name}[{i}]"))
+        return found
+    messages = [str(message) for message in (detail if isinstance(detail, list) else [detail])]
+    return {name or NON_FIELD_ERRORS: messages} if messages else {}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, CaseOperationError):
         return case_error_response(exc)
@@ -38,7 +64,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": "invalid", "message": _("The data is not valid."), "errors": response.data}
+        response.data = {"code": "invalid", "message": _("The data is not valid."), "errors": flattened(response.data)}
     elif isinstance(exc, exceptions.APIException):
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = {"code": exc.get_codes() if isinstance(exc.get_codes(), str) else "error",

@@ -4,6 +4,7 @@ reach is a 404 here as everywhere."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,13 +12,25 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiRequest,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError, Throttled
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,19 +38,30 @@ from rest_framework.views import APIView
 
 from cases import personal_data, tokens
 from cases.login_throttle import was_throttled
-from cases.models import Case, CaseEvent, Category, DeviceToken, PersonalDataAccess, Source
+from cases.models import Case, CaseDocument, CaseEvent, Category, DeviceToken, Membership, PersonalDataAccess, Source
 from notifications.models import Notification
 from notifications.services import mark_read
 from screening.models import Visit
 from screening.visits import record_visit
 from workflow import counts, services
-from workflow.errors import InvalidData
-from workflow.flow import in_order, operations
+from workflow.errors import ConditionUnmet, InvalidData, NotPermitted, UnknownOperation, WrongStage
+from workflow.flow import CaseFlow, in_order, operations
+from workflow.forms import DOCUMENT_MAX_BYTES
 from workflow.models import Deadline
-from workflow.permissions import PII, grants_for, reporting_units, visible_to, visits_visible_to
-from workflow.queues import listing, nearest_due, with_listing
+from workflow.permissions import (
+    PII,
+    grants_for,
+    nameable_departments,
+    reporting_units,
+    visible_to,
+    visits_visible_to,
+)
+from workflow.queues import nearest_due, with_listing
 
+from . import operations as typed
 from . import serializers as s
+from .pagination import CasePagination
+from .parsers import JSONParser
 
 ERRORS = {400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer, 409: s.ErrorSerializer}
 
@@ -103,6 +127,10 @@ class CaseFilter(django_filters.FilterSet):
     overdue = BoolFilter(method="filter_overdue", label="has an open deadline past due")
     due_before = BoundedIsoDateTimeFilter(method="filter_due_before",
                                                   label="has an open deadline due before this moment")
+    updated_after = BoundedIsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gt",
+        label="written after this moment: for an app's sync, with ordering=updated_at, from the updated_at of "
+              "the last case it holds")
 
     class Meta:
         model = Case
@@ -120,7 +148,10 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
                   viewsets.GenericViewSet):
     queryset = Case.objects.none()  # for the schema; get_queryset holds what the user may see
     filterset_class = CaseFilter
-    ordering_fields = ["reported_at", "next_due_at", "number", "risk", "stage"]
+    pagination_class = CasePagination
+    # Multipart for a registration that carries a signed agreement (create).
+    parser_classes = [JSONParser, MultiPartParser]
+    ordering_fields = ["reported_at", "next_due_at", "number", "risk", "stage", "updated_at"]
     ordering = ["-reported_at"]
 
     def get_queryset(self) -> Any:
@@ -134,12 +165,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The page's ids are chosen from the filtered cases alone, then only those rows
-        are read with their units and deadline figures (workflow.queues.Listing): read
-        together, the figures were made for every case of a county before a page of
-        twenty was cut, seconds a page over a million cases. Ties are ordered by id, so
-        pages neither skip nor repeat cases sharing a stage or risk."""
+        are read with their units and deadline figures (with_listing): read together,
+        the figures were made for every case of a county before a page of twenty was
+        cut, seconds a page over a million cases. Ties are ordered by id, so pages
+        neither skip nor repeat cases sharing a stage or risk (api.pagination)."""
         cases = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(listing(cases, [str(term) for term in cases.query.order_by]))
+        page = self.paginator.paginate_queryset(cases, request, self, read=with_listing)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_serializer_class(self) -> Any:
@@ -150,33 +181,30 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return s.CaseDetailSerializer
 
     def detail_response(self, case: Case, status_code: int = status.HTTP_200_OK) -> Response:
-        # Not through visible_to: an operation may take the case out of the actor's reach
-        # (an escalation out of a unit without a village); the answer still describes
-        # the result of their own action, with nothing they may not see (grants decide).
-        case = with_listing(Case.objects).prefetch_related("parties").get(pk=case.pk)
-        grants = grants_for(self.request.user, case)
-        if PII in grants:
-            # The answer carries the parties' full numbers: recorded (个人信息保护法 第五十一条).
-            personal_data.record(self.request.user, case, PersonalDataAccess.Door.API)
-        context = {
-            "request": self.request,
-            "grants": grants,
-            "open_deadlines": list(Deadline.objects.open().filter(case=case).order_by("due_at")),
-            # In the page's order: the way on first (workflow.flow.in_order).
-            "operations": in_order(case, services.available_operations(case, self.request.user)),
-        }
-        return Response(s.CaseDetailSerializer(case, context=context).data, status=status_code)
+        return case_answer(self.request, case, status_code)
 
     @extend_schema(responses={200: s.CaseDetailSerializer, 404: s.ErrorSerializer})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.detail_response(self.get_object())
 
-    @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseDetailSerializer, **ERRORS})
+    @extend_schema(
+        request={"application/json": s.CaseCreateSerializer,
+                 "multipart/form-data": OpenApiRequest(s.CaseCreateUploadSerializer,
+                                                       encoding={"data": {"contentType": "application/json"}})},
+        responses={201: s.CaseDetailSerializer, **ERRORS, 413: s.ErrorSerializer},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Register a case (登记), with the same validation as the intake page."""
-        shape = s.CaseCreateSerializer(data=request.data)
+        """Register a case (登记), with the same validation as the intake page. A dispute
+        settled on the spot with a written agreement is sent as multipart/form-data: the
+        body as JSON in the part `data`, the signed agreement in the part `agreement`."""
+        refuse_oversized(request)
+        body, files = request.data, {}
+        if request.content_type.startswith("multipart/"):
+            body = json_part(request.data)
+            files = {"agreement": request.FILES["agreement"]} if "agreement" in request.FILES else {}
+        shape = s.CaseCreateSerializer(data=body)
         shape.is_valid(raise_exception=True)
-        data = {k: v for k, v in request.data.items() if k not in ("parties", services.ON_THE_SPOT)}
+        data = {k: v for k, v in body.items() if k not in ("parties", services.ON_THE_SPOT)}
         parties, repeats_seen = list(shape.initial_data["parties"]), shape.validated_data.get("repeats_seen", False)
         settlement = shape.validated_data.get(services.ON_THE_SPOT)
         if settlement is None:
@@ -184,28 +212,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         else:
             try:
                 case = services.settle_on_the_spot(actor=request.user, data=data, parties=parties,
-                                                   settlement=dict(settlement), repeats_seen=repeats_seen)
+                                                   settlement=dict(settlement), files=files,
+                                                   repeats_seen=repeats_seen)
             except InvalidData as problem:
-                raise agreement_missing(problem) from None
+                raise file_hint(problem, {f"{services.ON_THE_SPOT}.agreement"}, request) from None
         return self.detail_response(case, status.HTTP_201_CREATED)
-
-    @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, enum=sorted(operations()))],
-        responses={200: s.CaseDetailSerializer, **ERRORS},
-        description="Apply an operation of the state machine; the body holds its data (see `operations` "
-        "on the case for the fields each one requires). 409 when the case is in another stage.",
-    )
-    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[a-z_]+)")
-    def transitions(self, request: Request, pk: str, name: str) -> Response:
-        if not isinstance(request.data, dict):
-            raise ParseError(_("The body must be a JSON object with the operation's data."))
-        case_id, data = _case_id(pk), form_data(request.data)
-        try:
-            case = services.transition(case_id, name, actor=request.user, data=data)
-        except InvalidData as problem:
-            raise files_missing(problem, name) from None
-        return self.detail_response(case)
 
     @extend_schema(responses={200: s.EventSerializer(many=True), 404: s.ErrorSerializer})
     @action(detail=True, methods=["get"], filter_backends=[])  # the case list's filters do not apply
@@ -218,43 +229,132 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         return get_object_or_404(self.get_queryset(), pk=_case_id(self.kwargs["pk"]))
 
 
-def form_data(body: dict[str, Any]) -> dict[str, str]:
-    """A transition's JSON body as the operation's form reads a submitted page form: one
-    string per field. Numbers and booleans become their text (a number where a date is
-    due is then refused by the form, as typed text would be); a list or an object is
-    refused here, where the form would have stored its Python repr as text or failed on
-    it. null is a field left empty."""
+def case_answer(request: Request, case: Case, status_code: int = status.HTTP_200_OK) -> Response:
+    """The case as its detail shows it to the requesting user."""
+    # Not through visible_to: an operation may take the case out of the actor's reach
+    # (an escalation out of a unit without a village); the answer still describes
+    # the result of their own action, with nothing they may not see (grants decide).
+    case = with_listing(Case.objects).prefetch_related("parties").get(pk=case.pk)
+    grants = grants_for(request.user, case)
+    if PII in grants:
+        # The answer carries the parties' full numbers: recorded (个人信息保护法 第五十一条).
+        personal_data.record(request.user, case, PersonalDataAccess.Door.API)
+    context = {
+        "request": request,
+        "grants": grants,
+        "open_deadlines": list(Deadline.objects.open().filter(case=case).order_by("due_at")),
+        # In the page's order: the way on first (workflow.flow.in_order).
+        "operations": in_order(case, services.available_operations(case, request.user)),
+    }
+    return Response(s.CaseDetailSerializer(case, context=context).data, status=status_code)
+
+
+# A multipart body carries at most one document and the operation's text; past this it
+# is refused before it is read (the document itself is checked by its form's limits).
+UPLOAD_MAX_BYTES = DOCUMENT_MAX_BYTES + 1024 * 1024
+
+
+def refuse_oversized(request: Request) -> None:
+    if not request.content_type.startswith("multipart/"):
+        return  # a JSON body is held to DATA_UPLOAD_MAX_MEMORY_SIZE as it is read
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > UPLOAD_MAX_BYTES:
+        raise RequestDataTooBig
+
+
+def json_part(data: Any) -> dict[str, Any]:
+    """The body of a multipart registration: the JSON object in its part `data`."""
+    try:
+        body = json.loads(data.get("data") or "")
+    except (ValueError, RecursionError):
+        body = None
+    if not isinstance(body, dict):
+        raise ParseError(_("A multipart registration carries the case as a JSON object in the part “%(part)s”.")
+                         % {"part": "data"})
+    return body
+
+
+def form_data(body: Any, files: Any = ()) -> dict[str, str]:
+    """A transition's body as the operation's form reads a submitted page form: one
+    string per field (the last one of a multipart field sent twice, as a form reads it).
+    Numbers and booleans become their text; a list or an object is refused here, where
+    the form would have stored its Python repr as text or failed on it. null is a field
+    left empty. Files travel beside the data."""
     errors = {name: [_("Enter a single value: text, a number or true/false, not a list or an object.")]
               for name, value in body.items() if isinstance(value, (list, dict))}
     if errors:
         raise InvalidData(errors)
     return {name: "" if value is None else ("true" if value else "false") if isinstance(value, bool) else str(value)
-            for name, value in body.items()}
+            for name, value in body.items() if name not in files}
 
 
-def files_missing(problem: InvalidData, name: str) -> InvalidData:
-    """The refusal, saying of each file the operation lacks that a JSON body cannot carry
-    one: the signed agreement of a written agreement (resolve), a document's file."""
-    method = operations().get(name)
-    form = next(iter(method.get_transitions())).custom["form"] if method else forms.Form
-    files = [field for field, kind in form.base_fields.items() if isinstance(kind, forms.FileField)]
-    if not any(field in problem.errors for field in files):
+def file_hint(problem: InvalidData, files: set[str], request: Request) -> InvalidData:
+    """A refusal for want of a file, sent in JSON: saying how a file is sent."""
+    if request.content_type.startswith("multipart/") or not files & set(problem.errors):
         return problem
-    errors = {field: [*messages, _("“%(field)s” is a file, which a JSON body cannot carry: attach it on the case page.")
-                      % {"field": field}] if field in files else messages
+    errors = {field: [*messages, _("A file is sent in a multipart/form-data body.")] if field in files else messages
               for field, messages in problem.errors.items()}
     return InvalidData(errors, problem.details.get("labels"))
 
 
-def agreement_missing(problem: InvalidData) -> InvalidData:
-    """A settlement on the spot refused for want of its signed agreement, saying that a
-    JSON body cannot carry one."""
-    field = f"{services.ON_THE_SPOT}.agreement"
-    if field not in problem.errors:
-        return problem
-    errors = {**problem.errors, field: [*problem.errors[field], _(
-        "A JSON body cannot carry the signed agreement: settle a written agreement on the intake page.")]}
-    return InvalidData(errors, problem.details.get("labels"))
+class TransitionView(APIView):
+    """One operation of the state machine, at /api/v1/cases/{id}/transitions/{name}/: its
+    body checked by the operation's shape (api.operations), then applied by the one
+    transition service, which checks reach, stage, permission and the form."""
+
+    operation = ""
+
+    def post(self, request: Request, id: str) -> Response:
+        refuse_oversized(request)
+        if not isinstance(request.data, dict):
+            raise ParseError(_("The body must be a JSON object with the operation's data."))
+        case_id = _case_id(id)
+        # Out of reach is a 404 whatever the body holds.
+        get_object_or_404(visible_to(request.user), pk=case_id)
+        shape = typed.shape(self.operation)(data=request.data)
+        shape.is_valid(raise_exception=True)
+        data = form_data(request.data, request.FILES)
+        # A flag as the shape read it ("yes", 1 …), in the words a form's flag reads.
+        data.update({name: "true" if value else "false" for name, value in shape.validated_data.items()
+                     if isinstance(value, bool)})
+        try:
+            case = services.transition(case_id, self.operation, actor=request.user, data=data, files=request.FILES)
+        except InvalidData as problem:
+            files = {f for f, field in typed.form_of(self.operation).base_fields.items()
+                     if typed.type_of(field) == typed.FILE}
+            raise file_hint(problem, files, request) from None
+        return case_answer(request, case)
+
+
+def transition_view(name: str) -> Any:
+    """The view of operation `name`, with its own request schema: a generated client gets
+    one typed function per operation."""
+    label = next(iter(operations()[name].get_transitions())).label
+    view = type(f"{typed.camel(name)}TransitionView", (TransitionView,), {
+        "operation": name,
+        "parser_classes": [JSONParser, MultiPartParser] if typed.has_files(name) else [JSONParser],
+    })
+    schema = extend_schema(
+        operation_id=f"cases_transitions_{name}",
+        summary=label,
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        request=typed.request_schema(name),
+        responses={200: s.CaseDetailSerializer, **ERRORS, **({413: s.ErrorSerializer} if typed.has_files(name) else {})},
+        description="Apply this operation of the state machine (see `operations` on the case for its fields "
+                    "as they stand for the case and the user). 404 for a case out of reach, 409 when the case is "
+                    "in another stage or the operation's condition is unmet, 403 when the user may not take it.",
+    )
+    return extend_schema_view(post=schema)(view).as_view()
+
+
+class UnknownOperationView(APIView):
+    @extend_schema(exclude=True)
+    def post(self, request: Request, id: str, name: str) -> Response:
+        _case_id(id)
+        raise UnknownOperation(name)
 
 
 def _case_id(value: str) -> int:
@@ -320,6 +420,130 @@ class ReportingUnitsView(APIView):
     @extend_schema(responses={200: s.UnitRefSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(s.UnitRefSerializer(reporting_units(request.user), many=True).data)
+
+
+class MeView(APIView):
+    """Who the token's user is: their units, in tree order, with their roles there."""
+
+    @extend_schema(responses={200: s.MeSerializer})
+    def get(self, request: Request) -> Response:
+        user = request.user
+        units: dict[int, dict[str, Any]] = {}
+        for m in Membership.objects.filter(user=user).select_related("unit").order_by("unit__path", "role"):
+            unit = units.setdefault(m.unit_id, {"id": m.unit_id, "code": m.unit.code, "name": m.unit.name,
+                                                "level": m.unit.level, "roles": []})
+            unit["roles"].append(m.role)
+        me = {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username,
+              "units": list(units.values())}
+        return Response(s.MeSerializer(me).data)
+
+
+class DepartmentsView(APIView):
+    """The departments the user may name to lead or co-handle a case
+    (workflow.permissions.nameable_departments); the choices for one case and operation
+    are at /api/v1/cases/{id}/operations/{name}/choices/."""
+
+    @extend_schema(responses={200: s.DepartmentSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(s.DepartmentSerializer(nameable_departments(request.user), many=True).data)
+
+
+def step_for(case: Case, name: str, user: Any) -> Any:
+    """The transition of operation `name` `user` may take on `case` now, refused as
+    workflow.services.transition refuses it: unknown (400), another stage (409), not
+    theirs to take (403), its condition unmet (409)."""
+    method = operations().get(name)
+    if method is None:
+        raise UnknownOperation(name)
+    step = services.transition_from(method, case.stage)
+    if step is None:
+        label = next(iter(method.get_transitions())).label
+        raise WrongStage(str(label), case.stage, case.get_stage_display())
+    flow = CaseFlow(case, actor=user)
+    if not step.has_perm(flow, user):
+        raise NotPermitted(str(step.label))
+    unmet = step.get_unmet_condition(flow)
+    if unmet is not None:
+        raise ConditionUnmet(getattr(unmet[1], "message", "") or _("This operation is not possible now."))
+    return step
+
+
+class OperationChoicesView(APIView):
+    """The choices of an operation's fields for one case and the user, as its form offers
+    them (workflow/forms.py, whose querysets are the rule of reach): the people who may be
+    assigned, the departments that may lead, the case's open deadlines or orders, fixed
+    choices narrowed to the case's kind."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("id", int, OpenApiParameter.PATH),
+            OpenApiParameter("name", str, OpenApiParameter.PATH, enum=sorted(operations())),
+            OpenApiParameter("lead_department", int, OpenApiParameter.QUERY, required=False,
+                             description="accept: the lead department about to be named, whose people may then "
+                                         "be assigned as well."),
+        ],
+        responses={200: s.OperationChoicesSerializer, **ERRORS},
+    )
+    def get(self, request: Request, id: str, name: str) -> Response:
+        case = get_object_or_404(visible_to(request.user).select_related("responsible_unit", "village"),
+                                 pk=_case_id(id))
+        step = step_for(case, name, request.user)
+        form_class = step.custom["form"]
+        form = form_class(case=case, actor=request.user)
+        if request.query_params:
+            # Values about to be chosen narrow the others (a lead department's people);
+            # a field the bound form reads only when named keeps its unbound choices.
+            bound = form_class({k: v for k, v in request.query_params.items()}, case=case, actor=request.user)
+            form.fields.update({k: f for k, f in bound.fields.items() if k in form.fields})
+        return Response({"operation": name, "fields": typed.field_choices(form)})
+
+
+class DocumentsView(APIView):
+    """The documents kept with a case, to whoever may see the case (404 otherwise)."""
+
+    @extend_schema(parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+                   responses={200: s.DocumentSerializer(many=True), 404: s.ErrorSerializer})
+    def get(self, request: Request, id: str) -> Response:
+        case = get_object_or_404(visible_to(request.user), pk=_case_id(id))
+        documents = CaseDocument.objects.filter(case=case).select_related("uploaded_by").order_by("uploaded_at", "pk")
+        return Response(s.DocumentSerializer(documents, many=True).data)
+
+
+class AnyAccept(BaseContentNegotiation):
+    """A file is answered whatever the client accepts; an error as JSON."""
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+    def select_parser(self, request: Any, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+
+class DocumentView(APIView):
+    """One document's file, as the case page serves it (desk.case_page.document): to
+    whoever may see the case; 404 otherwise, as for the case."""
+
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH),
+                    OpenApiParameter("document_id", int, OpenApiParameter.PATH)],
+        # The file's bytes in its own media type (OpenAPI 3.1: no `type: string` for bytes).
+        responses={(200, "*/*"): OpenApiResponse({"format": "binary"}, description="The file, with its content type."),
+                   404: s.ErrorSerializer},
+    )
+    def get(self, request: Request, id: str, document_id: str) -> HttpResponse:
+        case = get_object_or_404(visible_to(request.user), pk=_case_id(id))
+        try:
+            found = CaseDocument.objects.get(pk=int(document_id), case=case)
+        except (ValueError, OverflowError, CaseDocument.DoesNotExist):
+            raise NotFound(_("No such document of this case.")) from None
+        # Read whole (at most DOCUMENT_MAX_BYTES): the answer has a length and a body
+        # any client, proxy or checker reads as it reads the API's other answers.
+        with found.file.open("rb") as stored:
+            response = HttpResponse(stored.read(), content_type=s.content_type_of(found))
+        response["Content-Disposition"] = content_disposition_header(True, found.original_name)
+        return response
 
 
 class TokenView(APIView):

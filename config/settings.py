@@ -206,6 +206,10 @@ SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", False)
 # The open-cases index carries extra columns on PostgreSQL (cases.Case.Meta); SQLite
 # ignores them, and warns so under `check --database`.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# drf-spectacular names the choice sets first and warns where a name repeats; the
+# schema's own hook then names each set once, after its model (api.schema.name_enums,
+# held by tests/api/test_schema_truth.py), so the warnings are about names never served.
+SILENCED_SYSTEM_CHECKS.append("drf_spectacular.W001")
 if not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS.append("security.W021")
 # BEHIND_PROXY=1: believe the proxy's X-Forwarded-Proto about the scheme and the last
@@ -285,12 +289,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: form-encoded bodies turn every value into a list, and apps send JSON.
     "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 20,
+    # UTF-8 said in the Content-Type; moments in one precision (api.renderers).
+    "DEFAULT_RENDERER_CLASSES": ["api.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    # Pages by cursor, 20 rows unless page_size asks for up to 100 (api.pagination).
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CursorPagination",
+    # A query parameter or ordering a list does not read is a 400, not ignored (api.filters).
     "DEFAULT_FILTER_BACKENDS": [
+        "api.filters.KnownParameters",
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "api.filters.StrictOrdering",
     ],
+    # Errors of no field under the key a Django form gives them (api.errors.flattened).
+    "NON_FIELD_ERRORS_KEY": "__all__",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
@@ -311,6 +321,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "tiaochu API",
     "DESCRIPTION": "Disputes (矛盾纠纷) and petitions (信访) for grid apps and the platforms above.",
     "VERSION": "1",
+    # 3.1: nullable is a type of its own, so a null where a reference stands is said too.
+    "OAS_VERSION": "3.1.0",
+    # The same schema whatever the caller's Accept-Language (api.schema).
+    "DEFAULT_GENERATOR_CLASS": "api.schema.FixedLanguageGenerator",
     "SERVE_INCLUDE_SCHEMA": False,
     # Government intranets have no internet: the docs' assets are served from here.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -319,9 +333,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for the categories wherever a field offers them (a case's category, the
     # concern a household visit found).
-    "ENUM_NAME_OVERRIDES": {"CategoryEnum": "cases.models.Category"},
+    "ENUM_NAME_OVERRIDES": {"CategoryEnum": "cases.models.Category",
+                            "ReviewDecisionEnum": "workflow.forms.ReviewDecisionForm.DECISIONS",
+                            "ReturnStatusEnum": "api.report_serializers.RETURN_STATUSES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.name_enums",
         "api.schema.document_errors",
     ],
 }

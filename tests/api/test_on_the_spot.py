@@ -41,7 +41,8 @@ def test_a_written_agreement_is_refused_with_the_reason_and_nothing_saved(cast: 
     response = api(cast.olga).post(f"{API}/cases/", written, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     messages = response.json()["errors"]["on_the_spot.agreement"]
-    assert any("intake page" in m for m in messages)
+    # A JSON body carries no file: the answer says how to send one (tests/api/test_documents_api.py).
+    assert messages[-1] == "A file is sent in a multipart/form-data body."
     assert not Case.objects.exists()
 
 

@@ -80,10 +80,12 @@ def test_pages_refuse_to_be_framed_or_sniffed(cast: Any, client: Any) -> None:
 def fill(route: str, pattern: str, objects: dict[str, int]) -> str:
     """The route's URL with its arguments filled in with real objects."""
     kwargs: dict[str, Any] = {}
-    for arg in ("pk", "name", "uidb64", "token", "document_id", "handle", "unit_id", "township_id", "month"):
+    for arg in ("pk", "id", "name", "kind", "uidb64", "token", "document_id", "handle", "unit_id", "township_id",
+                "month"):
         if any(f"<{kind}{arg}>" in pattern for kind in ("int:", "slug:", "str:", "")) or f"(?P<{arg}>" in pattern:
             kwargs[arg] = {"pk": objects["notification"] if "notification" in route or route.endswith(":read")
-                           else objects["case"], "name": "note", "uidb64": "MQ", "token": "set-password",
+                           else objects["case"], "id": objects["case"], "name": "note", "kind": "disputes",
+                           "uidb64": "MQ", "token": "set-password",
                            "document_id": 1, "handle": "0123456789abcdef", "unit_id": objects["unit"],
                            "township_id": objects["unit"], "month": "2026-02"}[arg]
     return reverse(route, kwargs=kwargs)
@@ -92,7 +94,7 @@ def fill(route: str, pattern: str, objects: dict[str, int]) -> str:
 def test_the_walk_finds_the_forms(cast: Any) -> None:
     names = {name for name, _ in page_routes()}
     assert {"desk:case:operate", "desk:queue:assign", "desk:intake:index", "desk:workbench:read", "login", "logout",
-            "password_change", "set_language", "case-transitions"} <= names
+            "password_change", "set_language", "api-transition-note"} <= names
 
 
 def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(cast: Any) -> None:
@@ -137,7 +139,7 @@ def test_the_api_with_a_session_needs_the_csrf_token_and_with_a_token_does_not(c
     case = report(cast)
     session = APIClient(enforce_csrf_checks=True)
     session.force_login(cast.olga)
-    url = reverse("case-transitions", args=[case.pk, "note"])
+    url = reverse("api-transition-note", args=[case.pk])
     assert session.post(url, {"text": "伪造"}, format="json").status_code == 403
     assert not CaseEvent.objects.filter(case=case, kind="note").exists()
 

@@ -226,7 +226,7 @@ def test_the_page_offers_a_petition_only_the_three_answers(cast: Cast, client: A
         "agreement_written", "agreement_oral"}
 
 
-# The API: a JSON body carries no file.
+# The API: a JSON body carries no file; multipart/form-data does (tests/api/test_documents_api.py).
 
 def test_the_api_refuses_a_written_agreement_naming_the_file_field(cast: Cast) -> None:
     from tests.api.test_api import API, api
@@ -238,11 +238,11 @@ def test_the_api_refuses_a_written_agreement_naming_the_file_field(cast: Cast) -
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid" and list(body["errors"]) == ["agreement"]
-    # The form's refusal, and the door's reason: the field named as programs know it.
+    # The form's refusal, and how the door takes a file.
     assert body["errors"]["agreement"] == [
         "Attach the signed mediation agreement: a written agreement is recorded with its document.",
-        "“agreement” is a file, which a JSON body cannot carry: attach it on the case page."]
-    assert "“agreement”" in body["message"]
+        "A file is sent in a multipart/form-data body."]
+    assert "signed mediation agreement: " in body["message"]
     unchanged(case)
 
 
