@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -243,6 +244,9 @@ STATIC_ROOT = VAR_DIR / "static"
 # Case documents. Never served from MEDIA_URL: the case page streams a file to those who
 # may see its case (desk.case_page.document).
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Ledgers written for the ledgers page's downloads (desk.ledgers.export_page), each named by a
+# random token and kept a day; it must be one directory for every server process.
+LEDGER_EXPORT_DIR = Path(os.environ.get("LEDGER_EXPORT_DIR", Path(tempfile.gettempdir()) / "tiaochu-ledgers"))
 
 
 # Connections to Redis one server process may open at once (see _channel_layers).

@@ -1,27 +1,36 @@
-"""台账: every ledger generated from the case data as xlsx, and the import of a legacy
+"""台账: every ledger generated from the case data as xlsx (written while a page shows its
+progress, then downloaded by the person who asked for it), and the import of a legacy
 hand-kept ledger with a progress bar."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
+import re
+import secrets
 import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connections
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.models import OrgUnit
-from reports.ledgers import TITLES, ledger_response, monthly_table
+from reports.ledgers import SELECTIONS, TITLES, ledger_filename, ledger_response, monthly_table, write_ledger
 from reports.legacy_import import MAX_FILE_BYTES, ImportRefused, RowError, import_ledger
 from workflow.permissions import importing_units, may_import, may_review
 
@@ -53,17 +62,196 @@ class ImportForm(forms.Form):
 @only_for(may_review)
 def ledgers(request: HttpRequest) -> HttpResponse:
     choice = UnitPeriodForm(request.GET, user=request.user, levels=LEDGER_LEVELS)
+    # The direct download (scripts and older links): the file comes when it is written.
     if choice.is_valid() and request.GET.get("kind") in TITLES and choice.cleaned_data["unit"] is not None:
         return ledger_response(request.GET["kind"], choice.cleaned_data["unit"], choice.cleaned_data["period"],
                                user=request.user)
+    return ledgers_page(request, choice)
+
+
+def ledgers_page(request: HttpRequest, choice: UnitPeriodForm, status: int = 200) -> HttpResponse:
     table = None
     if choice.is_valid() and choice.cleaned_data["unit"] is not None:
         table = monthly_table(choice.cleaned_data["unit"], choice.cleaned_data["period"], request.user)
     return render(request, "desk/ledgers.html", {
         "choice": choice, "titles": TITLES.items(), "table": table,
-        "query": request.GET.urlencode(),
         "import_form": ImportForm(user=request.user) if may_import(request.user) else None,
-    })
+    }, status=status)
+
+
+# ---------------------------------------------------------------------------------------
+# A ledger written while its page shows the progress. A county-year ledger takes about a
+# minute: the page streams a progress bar meanwhile, then a link to the finished file,
+# kept in LEDGER_EXPORT_DIR for a day under a random token, beside a small JSON record of
+# who asked for it (the only one it is served to), its filename and when it was made.
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_KEPT_SECONDS = 24 * 3600
+TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def export_dir() -> Path:
+    return Path(settings.LEDGER_EXPORT_DIR)
+
+
+def export_files(token: str) -> tuple[Path, Path, Path]:
+    """The record, the file while it is written, the finished file."""
+    base = export_dir()
+    return base / f"{token}.json", base / f"{token}.part", base / f"{token}.xlsx"
+
+
+def private_file(path: Path) -> Any:
+    # The ledgers hold personal information: readable by the server's user alone.
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
+def export_record(token: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(export_files(token)[0].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def expired(record: dict[str, Any] | None) -> bool:
+    created = record.get("created") if record else None
+    return not isinstance(created, (int, float)) or time.time() - created > EXPORT_KEPT_SECONDS
+
+
+def forget_export(token: str) -> None:
+    # The record last: a file is never left without the record that says when it goes.
+    record, part, finished = export_files(token)
+    for path in (finished, part, record):
+        path.unlink(missing_ok=True)
+
+
+def purge_exports() -> None:
+    """Remove the exports older than a day (and any whose record cannot be read)."""
+    for path in export_dir().glob("*.json"):
+        if TOKEN.fullmatch(path.stem) and expired(export_record(path.stem)):
+            forget_export(path.stem)
+
+
+def start_export(owner: Any, filename: str) -> str:
+    """A new export's token, its record written (atomically: a reader never sees half)."""
+    export_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    record = export_files(token)[0]
+    draft = record.with_name(f"{token}.json.tmp")
+    with private_file(draft) as out:
+        out.write(json.dumps({"owner": owner.pk, "filename": filename, "created": time.time()}).encode())
+    os.replace(draft, record)
+    return token
+
+
+def problem(message: str) -> str:
+    return f'<div class="problem" role="alert">{escape(message)}</div>'
+
+
+def bar(done: int, total: int | None) -> str:
+    if not total:
+        return "<progress></progress>"
+    done = min(done, total)
+    return (f'<progress value="{done}" max="{total}"></progress><span class="muted">'
+            f'{escape(_("%(done)s of %(total)s rows written") % {"done": done, "total": total})}</span>')
+
+
+@login_required
+@only_for(may_review)
+def export_page(request: HttpRequest) -> HttpResponse:
+    """The ledger `kind` of a unit and period, as the ledgers page links it. The answer
+    streams: the page head with the ledger's title, a progress bar moving as rows are
+    written (rows written / rows in all), then a link to the finished file, which a small
+    script follows at once. Nothing is counted or written until the page is read."""
+    choice = UnitPeriodForm(request.GET, user=request.user, levels=LEDGER_LEVELS)
+    if not choice.is_valid():
+        return ledgers_page(request, choice, status=400)
+    kind, unit, period = request.GET.get("kind"), choice.cleaned_data["unit"], choice.cleaned_data["period"]
+    if kind not in TITLES or unit is None:
+        raise Http404
+    user, language = request.user, translation.get_language()
+    head, tail = render_to_string("desk/ledger_export.html", {
+        "title": TITLES[kind], "unit": unit, "period": period,
+        "back": reverse("desk:ledgers:index") + f"?unit={unit.pk}&period={period.label}",
+    }, request=request).split("<!-- progress -->")
+    progress: dict[str, Any] = {"done": 0, "total": None}
+
+    def run() -> str:
+        token = None
+        try:
+            purge_exports()
+            filename = ledger_filename(kind, unit, period)
+            token = start_export(user, filename)
+            if kind in SELECTIONS:
+                progress["total"] = SELECTIONS[kind](unit, period, user).count()
+            _record, part, finished = export_files(token)
+            with private_file(part) as out:
+                rows = write_ledger(kind, unit, period, out, user=user,
+                                    progress=lambda done: progress.update(done=done))
+            os.replace(part, finished)
+        except Exception:
+            # Whatever fails, the page still ends, with an error in its usual place.
+            logger.exception("The export of ledger %s of unit %s for %s failed.", kind, unit.pk, period.label)
+            if token is not None:
+                forget_export(token)
+            # The bar stops where the writing stopped (an empty one if it never started).
+            stopped = f'<progress value="{progress["done"]}" max="{progress["total"] or 1}"></progress>'
+            with translation.override(language):
+                return stopped + problem(_("The server failed while writing the ledger. "
+                                           "The failure was logged; tell the administrator."))
+        finally:
+            # A worker thread of its own (below), which no request's end closes for it.
+            connections.close_all()
+        return ready(token, filename, rows)
+
+    def ready(token: str, filename: str, rows: int) -> str:
+        url = reverse("desk:ledgers:download", args=[token])
+        with translation.override(language):
+            written = _("The ledger is written: %(count)s rows. Its download starts by itself; "
+                        "the file is kept for a day.") % {"count": rows}
+            return (bar(rows, rows or 1) +
+                    f'<p class="export-ready" data-rows="{rows}">{escape(written)}</p>'
+                    f'<p><a class="desk-button" href="{url}" data-ledger-download data-turbo="false">'
+                    f'{escape(_("Download"))} {escape(filename)}</a></p>'
+                    # Starts the download once, as the link is reached; the page stays.
+                    '<script>(function () { var link = document.querySelector("[data-ledger-download]");'
+                    ' if (link) { window.location.assign(link.href); } })();</script>')
+
+    async def stream() -> Any:
+        yield head
+        # Not the request's thread: the count and the writing run on a connection of
+        # their own while this loop streams their progress.
+        task = asyncio.ensure_future(sync_to_async(run, thread_sensitive=False)())
+        shown, last = None, time.monotonic()
+        while not task.done():
+            await asyncio.sleep(0.25)
+            now = (progress["done"], progress["total"])
+            # A changed bar, or the same one again now and then: proxies close a silent answer.
+            if now != shown and now[1] or time.monotonic() - last > 10:
+                with translation.override(language):
+                    yield bar(*now)
+                shown, last = now, time.monotonic()
+        yield await task
+        yield tail
+
+    response = StreamingHttpResponse(stream(), content_type="text/html; charset=utf-8")
+    response["X-Accel-Buffering"] = "no"  # nginx: pass the progress on as it comes
+    return response
+
+
+@login_required
+def download(request: HttpRequest, token: str) -> FileResponse:
+    """A finished export, to the person who asked for it, within the day it is kept;
+    anyone else, and every other token, finds nothing (404). Streamed from the file."""
+    record = export_record(token) if TOKEN.fullmatch(token) else None
+    if record is None or record.get("owner") != request.user.pk or expired(record):
+        raise Http404
+    try:
+        out = open(export_files(token)[2], "rb")  # FileResponse closes it when it is sent
+    except OSError:
+        raise Http404 from None
+    return FileResponse(out, as_attachment=True, filename=str(record.get("filename") or f"{token}.xlsx"),
+                        content_type=XLSX)
 
 
 def refusal(refused: ImportRefused) -> str:

@@ -127,6 +127,9 @@ class LedgerPages(MenuEntry):
     permission = staticmethod(may_review)
     index_path = path("", ledgers.ledgers, name="index")
     import_path = path("import/", ledgers.import_page, name="import")
+    # A ledger written while its page shows the progress, then the finished file (desk/ledgers.py).
+    export_path = path("export/", ledgers.export_page, name="export")
+    download_path = path("export/<slug:token>/", ledgers.download, name="download")
     # The monthly table sent upward (报送) and the county's list of who sent it (desk/reporting.py).
     monthly_path = path("monthly/", reporting.monthly, name="monthly")
     monthly_pdf_path = path("monthly/<str:unit_id>/<str:month>.pdf", reporting.monthly_pdf, name="monthly_pdf")
