@@ -36,12 +36,13 @@ def queue_url(**filters: Any) -> str:
 
 
 def heat_cells(villages: list[OrgUnit], months: list[date], counted: dict[tuple[int, date], int]) -> list[Any]:
-    """The heat table: per village, per month its cases with the link to them and the
-    cell's colours. A county's is 300 villages × 6 months: the queue's path is resolved
-    once and the colours once per distinct count, not per cell."""
+    """The heat table: per village, per month its cases, the link to them and the cell's
+    colours, as (count, link, background, text). A county's is 300 villages × 6 months:
+    the queue's path is resolved once and the colours once per distinct count, not per
+    cell; the link's values (an id, a month) need no quoting."""
     peak = max(counted.values(), default=0)
     queue = reverse("desk:queue:index")
-    colours: dict[int, dict[str, str]] = {}
+    colours: dict[int, tuple[str, str]] = {}
     rows = []
     for village in villages:
         cells = []
@@ -49,8 +50,7 @@ def heat_cells(villages: list[OrgUnit], months: list[date], counted: dict[tuple[
             n = counted.get((village.pk, month), 0)
             if n not in colours:
                 colours[n] = heat_colours(n / peak if peak else 0)
-            link = queue + "?" + urlencode({"stage": "all", "village": village.pk, "reported": f"{month:%Y-%m}"})
-            cells.append({"n": n, "link": link, **colours[n]})
+            cells.append((n, f"{queue}?stage=all&village={village.pk}&reported={month:%Y-%m}", *colours[n]))
         rows.append((village, cells))
     return rows
 
@@ -91,14 +91,14 @@ def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-def heat_colours(share: float) -> dict[str, str]:
+def heat_colours(share: float) -> tuple[str, str]:
     """A heat cell's background for `share` (0 to 1) of the busiest cell's cases, and the
     text colour that contrasts most with it: black on the light cells, white on the dark
     ones; either way at least 4.5:1 (WCAG AA), where the link blue on dark red was 1.6:1."""
     alpha = 0.1 + 0.9 * share if share else 0.0
     background = tuple(round(255 + alpha * (c - 255)) for c in HEAT_RED)
     text = max((BLACK, WHITE), key=lambda colour: contrast(background, colour))
-    return {"background": "rgb({}, {}, {})".format(*background), "text": "#{:02x}{:02x}{:02x}".format(*text)}
+    return "rgb({}, {}, {})".format(*background), "#{:02x}{:02x}{:02x}".format(*text)
 
 
 @login_required

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -77,6 +78,18 @@ def meeting_rows(context: Any, rows: list[tuple[Any, list[Any]]]) -> str:
                                                   (MARKS[s] for s in item.sections if s in MARKS)),
                                  format_html_join("", "{}", ((operation_html(item.id, t, back),) for t in decisions)))
                                 for item, decisions in rows))
+
+
+@register.simple_tag
+def heat_rows(rows: list[tuple[Any, list[tuple[int, str, str, str]]]]) -> str:
+    """The dashboard's heat table, a row per village (desk.dashboard.heat_cells), written in
+    one pass: a county's 1,800 cells through the template engine were a third of the page."""
+    def cell(n: int, link: str, background: str, text: str) -> str:
+        content = format_html('<a href="{}">{}</a>', link, n) if n else mark_safe("<span>0</span>")
+        return format_html('<td class="cell" style="background: {}; color: {}">{}</td>', background, text, content)
+
+    return format_html_join("", '<tr data-village="{}"><td class="heat-village">{}</td>\n      {}</tr>', (
+        (village.pk, village.name, mark_safe("".join(cell(*c) for c in cells))) for village, cells in rows))
 
 
 # The card and the countdown beside a case on every list: tags rather than included
