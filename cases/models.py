@@ -343,6 +343,12 @@ class Case(models.Model):
                          include=["lead_department", "kind", "category", "risk", "source", "reported_at",
                                   "number"],
                          condition=~models.Q(stage="closed"), name="case_open_covering"),
+            # A person's work (workflow.queues.my_work) is the open cases of their units
+            # and villages, one arm of an OR each: led by the stage, the index above was
+            # read whole for each arm (20 ms apiece at a million cases, a fifth of the
+            # workbench); these two read only the unit's or the village's open cases.
+            models.Index(fields=["responsible_unit"], condition=~models.Q(stage="closed"), name="case_open_unit"),
+            models.Index(fields=["village"], condition=~models.Q(stage="closed"), name="case_open_village"),
             # Newest first, the order of the API's list and of the closed cases' queue: a
             # page is read off the index instead of sorting a million cases (3.5 s).
             models.Index(fields=["reported_at"], name="case_reported_at"),
