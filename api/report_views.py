@@ -525,7 +525,7 @@ class MeetingView(APIView):
         body = {
             "township": unit_ref(township), "month": f"{month:%Y-%m}", "at": data.at, "totals": data.totals,
             "groups": [{"village_id": g.village_id, "village": g.village, "category": g.category,
-                        "counts": {name: len(ids) for name, ids in g.cases.items()}} for g in data.groups],
+                        "counts": g.counts} for g in data.groups],
             "return_totals": data.return_totals,
             "returns": [{"village": unit_ref(r.village), "status": r.status, "is_late": r.is_late,
                          "due_at": r.due_at, "submitted_at": r.submitted_at,

@@ -22,7 +22,7 @@ from cases.forms import ReadableText
 from cases.models import Case, Category, OrgUnit, Source
 from cases.periods import month_period, parse_month
 from cases.wording import series
-from screening.meeting import by_village, meeting_data
+from screening.meeting import ROWS_PER_VILLAGE, by_village, meeting_data
 from screening.minutes import MinutesForm, close_minutes, minutes_content, minutes_of, save_minutes
 from screening.returns import (
     decide_suspects,
@@ -195,20 +195,18 @@ def meeting_page(request: HttpRequest, query: Any, minutes_form: MinutesForm | N
         township, period = choice.cleaned_data["unit"], choice.cleaned_data["period"]
         data = meeting_data(township, period.first, user=request.user)
         context.update(suspect_rows(data, request.user))
-        listed = listed_by_village(data)
-        decisions = meeting_decisions([pk for ids in listed.values() for pk in ids], request.user)
+        decisions = meeting_decisions([pk for ids in data.listed.values() for pk in ids], request.user)
         labels = dict(Category.choices)
         villages = []
         for village, groups in by_village(data).items():
             village_id = groups[0].village_id
-            shown = listed.get(village_id, [])
-            open_cases = sum(len(g.cases["open"]) for g in groups)
+            shown = data.listed.get(village_id, [])
             villages.append({
                 "name": village or _("no village"),
-                "groups": [{"category": labels.get(g.category, g.category), "sections": g.cases,
+                "groups": [{"category": labels.get(g.category, g.category), "counts": g.counts,
                             "link": queue_link(township, village_id, g.category)} for g in groups],
                 "cases": [(data.cases[pk], decisions.get(pk, [])) for pk in shown],
-                "more": open_cases - len(shown),
+                "more": sum(g.counts["open"] for g in groups) - len(shown),
                 "all_link": queue_link(township, village_id),
             })
         context.update(data=data, villages=villages, township=township, month=period.first,
@@ -352,28 +350,6 @@ def meeting_decisions(case_ids: list[int], user: Any) -> dict[int, list[Any]]:
                      if t.slug in MEETING_DECISIONS and t.has_perm(flow, user) and t.conditions_met(flow)}
         decisions[case.pk] = [available[name] for name in MEETING_DECISIONS if name in available]
     return decisions
-
-
-# The open cases listed under each village, most pressing first; the rest are counted, with
-# a link to them in the queue. A meeting discusses what is late, major or escalated, and the
-# month's new cases; a township's hundreds of open cases on one page helped nobody.
-ROWS_PER_VILLAGE = 20
-PRESSING = ("overdue", "major", "escalated", "new")
-
-
-def listed_by_village(data: Any) -> dict[int | None, list[int]]:
-    """The open cases each village lists (village id → case ids): overdue first, then major,
-    escalated, new this month, then the others, each the oldest first."""
-    out: dict[int | None, list[int]] = {}
-    for group in data.groups:
-        out.setdefault(group.village_id, []).extend(group.cases["open"])
-
-    def urgency(pk: int) -> tuple[int, Any, int]:
-        item = data.cases[pk]
-        rank = next((i for i, name in enumerate(PRESSING) if name in item.sections), len(PRESSING))
-        return rank, item.reported_at, pk
-
-    return {village: sorted(ids, key=urgency)[:ROWS_PER_VILLAGE] for village, ids in out.items()}
 
 
 def queue_link(township: OrgUnit, village_id: int | None, category: str = "") -> str:

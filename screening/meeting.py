@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.db.models import Case as DbCase
+from django.db.models import Count, F, Q, When, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from cases.models import Case, OrgUnit
@@ -48,12 +51,12 @@ class MeetingCase:
 
 @dataclass
 class MeetingGroup:
-    """One village (None: cases without one) and category, with the case ids per section."""
+    """One village (None: cases without one) and category, with its cases per section."""
 
     village_id: int | None
     village: str
     category: str
-    cases: dict[str, list[int]] = field(default_factory=lambda: {s: [] for s in SECTIONS})
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SECTIONS, 0))
 
 
 @dataclass
@@ -61,6 +64,9 @@ class MeetingData:
     township: OrgUnit
     month: date
     at: datetime
+    # The cases each village lists (village id → case ids, most pressing first: `listed`),
+    # and those cases by id.
+    listed: dict[int | None, list[int]]
     cases: dict[int, MeetingCase]
     groups: list[MeetingGroup]
     totals: dict[str, int]
@@ -75,50 +81,69 @@ class MeetingData:
     visit_totals: VisitFigures = field(default_factory=VisitFigures)
 
 
+# The open cases listed under each village, most pressing first; the rest are counted, with
+# a link to them in the queue. A meeting discusses what is late, major or escalated, and the
+# month's new cases; a township's hundreds of open cases on one page helped nobody.
+ROWS_PER_VILLAGE = 20
+PRESSING = ("overdue", "major", "escalated", "new")
+
+
 def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
-                 at: datetime | None = None) -> MeetingData:
-    """Everything the meeting of `township` for `month` reviews, as of `at`. With `user`,
-    only the cases they may see."""
+                 at: datetime | None = None, listed: int = ROWS_PER_VILLAGE) -> MeetingData:
+    """Everything the meeting of `township` for `month` reviews, as of `at`: the cases of
+    each section counted by village and category, and up to `listed` open cases of each
+    village, overdue first, then major, escalated, new this month, then the others, each
+    the oldest first. With `user`, only the cases they may see. Two grouped statements
+    however many cases: a township's thousands of open cases are counted by the database,
+    not read."""
     at = at or timezone.now()
     month = parse_month(month)
     period = month_period(month)
     cases = (Case.objects.all() if user is None else visible_to(user)).within(township)
-    # Values, not model instances: a township's open cases number in thousands.
-    rows = (
-        cases.filter(reported_at__lt=period.end)
-        .exclude(stage=Case.Stage.CLOSED, closed_at__lt=period.start)
-        .annotate(is_overdue=counts.overdue(at))
-        .order_by("village__path", "category", "reported_at", "pk")
-        .values_list("pk", "number", "title", "village_id", "village__name", "category", "stage", "risk",
-                     "reported_at", "is_overdue")
-    )
-    found: dict[int, MeetingCase] = {}
-    groups: dict[tuple[int | None, str], MeetingGroup] = {}
+    # The cases the month's meeting looks at: registered by its end and not closed before it.
+    month_cases = cases.filter(reported_at__lt=period.end).exclude(stage=Case.Stage.CLOSED, closed_at__lt=period.start)
+    is_open = ~Q(stage=Case.Stage.CLOSED)
+    sections = {
+        # Registered in the month (the cases stop at its end).
+        "new": Q(reported_at__gte=period.start),
+        "open": is_open,
+        "overdue": is_open & Q(counts.overdue(at)),
+        "major": is_open & Q(risk=Case.Risk.MAJOR),
+        "escalated": Q(stage=Case.Stage.ESCALATED),
+    }
+    groups = []
     totals = dict.fromkeys(SECTIONS, 0)
-    month_start = period.start  # computed on each reading: once, not once per row
-    for pk, number, title, village_id, village_name, category, stage, risk, reported_at, is_overdue in rows:
-        is_open = stage != Case.Stage.CLOSED
-        sections = [name for name, hit in (
-            # Registered in the month (the rows stop at its end).
-            ("new", reported_at >= month_start),
-            ("open", is_open),
-            ("overdue", is_open and is_overdue),
-            ("major", is_open and risk == Case.Risk.MAJOR),
-            ("escalated", stage == Case.Stage.ESCALATED),
-        ) if hit]
-        if not sections:
+    for row in (month_cases.order_by().values("village_id", "village__name", "village__path", "category")
+                .annotate(**{f"n_{name}": Count("pk", filter=hit) for name, hit in sections.items()})
+                .order_by(F("village__path").asc(nulls_last=True), "category")):
+        figures = {name: row[f"n_{name}"] for name in SECTIONS}
+        if not any(figures.values()):
             continue
-        found[pk] = MeetingCase(pk, number, title, village_id, category, stage, risk, reported_at, sections)
-        key = (village_id, category)
-        group = groups.setdefault(key, MeetingGroup(village_id, village_name or "", category))
-        for name in sections:
-            group.cases[name].append(pk)
-            totals[name] += 1
+        groups.append(MeetingGroup(row["village_id"], row["village__name"] or "", row["category"], figures))
+        for name, n in figures.items():
+            totals[name] += n
+    rank = DbCase(*(When(sections[name], then=i) for i, name in enumerate(PRESSING)), default=len(PRESSING))
+    rows = (month_cases.filter(is_open)
+            .annotate(is_overdue=counts.overdue(at), rank=rank,
+                      place=Window(RowNumber(), partition_by=[F("village_id")],
+                                   order_by=[F("rank").asc(), F("reported_at").asc(), F("pk").asc()]))
+            .filter(place__lte=listed)
+            .order_by("village_id", "place")
+            .values_list("pk", "number", "title", "village_id", "category", "stage", "risk", "reported_at",
+                         "is_overdue"))
+    found: dict[int, MeetingCase] = {}
+    by_village: dict[int | None, list[int]] = {}
+    for pk, number, title, village_id, category, stage, risk, reported_at, is_overdue in rows:
+        hits = [name for name, hit in (
+            ("new", reported_at >= period.start), ("open", True), ("overdue", is_overdue),
+            ("major", risk == Case.Risk.MAJOR), ("escalated", stage == Case.Stage.ESCALATED)) if hit]
+        found[pk] = MeetingCase(pk, number, title, village_id, category, stage, risk, reported_at, hits)
+        by_village.setdefault(village_id, []).append(pk)
     statuses = return_statuses(township, month, at)
     # One grouped query for every village of the township.
     visits = visit_figures([s.village.pk for s in statuses], month)
     return MeetingData(
-        township=township, month=month, at=at, cases=found, groups=list(groups.values()), totals=totals,
+        township=township, month=month, at=at, listed=by_village, cases=found, groups=groups, totals=totals,
         returns=statuses, return_totals=dict(return_counts(statuses)),
         suspects=concealment_suspects(township, month, at=at, statuses=statuses),
         awaiting=[s for s in statuses if not yields_suspects(s)],

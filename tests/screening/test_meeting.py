@@ -30,12 +30,13 @@ def test_the_meeting_sees_the_month_grouped_by_village_and_category(cast):
                   items=[{"case": new.pk}], at=local(2026, 4, 2, 9))
 
     data = meeting_data(cast.liulin, "2026-03", at=local(2026, 4, 3, 9))
-    groups = {(g.village, g.category): g.cases for g in data.groups}
-    assert groups[("东湾村", "land_forest")] == {
-        "new": [closed.pk], "open": [old.pk], "overdue": [old.pk], "major": [], "escalated": []}
-    assert groups[("东湾村", "neighbours")]["new"] == groups[("东湾村", "neighbours")]["open"] == [new.pk]
-    assert groups[("西岭村", "land_forest")] == {
-        "new": [major.pk], "open": [major.pk], "overdue": [major.pk], "major": [major.pk], "escalated": [major.pk]}
+    groups = {(g.village, g.category): g.counts for g in data.groups}
+    assert groups[("东湾村", "land_forest")] == {"new": 1, "open": 1, "overdue": 1, "major": 0, "escalated": 0}
+    assert groups[("东湾村", "neighbours")]["new"] == groups[("东湾村", "neighbours")]["open"] == 1
+    assert groups[("西岭村", "land_forest")] == {"new": 1, "open": 1, "overdue": 1, "major": 1, "escalated": 1}
+    # The open cases each village lists, most pressing first: both overdue, so the older first.
+    assert data.listed == {cast.dongwan.pk: [old.pk, new.pk], cast.xiling.pk: [major.pk]}
+    assert data.cases[old.pk].sections == ["open", "overdue"] and data.cases[new.pk].sections == ["new", "open", "overdue"]
     assert data.totals == {"new": 3, "open": 3, "overdue": 3, "major": 1, "escalated": 1}
     assert set(by_village(data)) == {"东湾村", "西岭村"}
     assert data.cases[major.pk].sections == ["new", "open", "overdue", "major", "escalated"]
