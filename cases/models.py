@@ -207,8 +207,8 @@ class CaseQuerySet(models.QuerySet):
 
 
 # Columns of a case the database keeps (the audit chain's head under the row lock, the
-# acceptance state by trigger): a whole-row save never writes back what it read of them.
-DATABASE_KEPT = ("audit_head", "acceptance")
+# acceptance state and the running clocks' earliest times by trigger): a whole-row save never writes back what it read of them.
+DATABASE_KEPT = ("audit_head", "acceptance", "running_due_at", "running_warn_at")
 
 
 class Case(models.Model):
@@ -316,6 +316,13 @@ class Case(models.Model):
     # "on_time" or "late" once stopped (workflow.counts: 及时受理). Kept by the database from
     # the clocks, so the rollup of the counts (workflow.tally) can count it by month.
     acceptance = models.CharField(max_length=8, blank=True, default="", db_default="", editable=False)
+    # The earliest due time and the earliest warning time among the case's running clocks
+    # (open, not paused, a duty: workflow.models.DeadlineQuerySet.running), or empty when
+    # none runs. Kept by the database from the clocks (workflow.running), so a case's card
+    # is read off its own row: red while running_due_at is past, yellow once
+    # running_warn_at is (workflow.counts.overdue and warned).
+    running_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    running_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
     # When the case was last written: every change saves the case row or moves the audit
     # chain's head on it, and both set this (cases.audit.write_heads). Apps that work
     # offline fetch what changed since their last sync by it (the API's updated_after).
@@ -338,17 +345,18 @@ class Case(models.Model):
             # table from the index alone instead of reading every case ever registered.
             # On PostgreSQL it also carries what the queue filters and sorts by, so a
             # county's hundred thousand open cases are filtered, counted and sorted
-            # without a visit to the table (a page sorted by date: 90 ms to 18 ms).
+            # without a visit to the table (a page sorted by date: 90 ms to 18 ms), and
+            # their cards counted by unit from it alone (workflow.counts.pressing_by_unit).
             models.Index(fields=["stage", "responsible_unit", "village", "accused_unit", "id"],
                          include=["lead_department", "kind", "category", "risk", "source", "reported_at",
-                                  "number"],
+                                  "number", "running_due_at", "running_warn_at", "registered_unit"],
                          condition=~models.Q(stage="closed"), name="case_open_covering"),
-            # A person's work (workflow.queues.my_work) is the open cases of their units
-            # and villages, one arm of an OR each: led by the stage, the index above was
-            # read whole for each arm (20 ms apiece at a million cases, a fifth of the
-            # workbench); these two read only the unit's or the village's open cases.
+            # A person's work (workflow.queues.my_work) is the open cases of their units,
+            # one arm of an OR: led by the stage, the index above was read whole for it
+            # (20 ms at a million cases, a fifth of the workbench). The same on the village
+            # made the planner read a county's open cases through it, row by row from the
+            # table, rather than from the index above alone.
             models.Index(fields=["responsible_unit"], condition=~models.Q(stage="closed"), name="case_open_unit"),
-            models.Index(fields=["village"], condition=~models.Q(stage="closed"), name="case_open_village"),
             # Newest first, the order of the API's list and of the closed cases' queue: a
             # page is read off the index instead of sorting a million cases (3.5 s).
             models.Index(fields=["reported_at"], name="case_reported_at"),

@@ -237,7 +237,7 @@ def fill(cases: int, *, log: Any = print) -> None:
         Role,
     )
     from notifications.models import Notification
-    from workflow import tally
+    from workflow import running, tally
     from workflow.models import Deadline, DeadlineRule
     from workflow.permissions import ASSIGNEE_GRANTS, LEAD_DEPARTMENT_GRANTS
 
@@ -468,6 +468,9 @@ def fill(cases: int, *, log: Any = print) -> None:
     start = time.perf_counter()
     rows = tally.recount()
     log(f"#   rollup of the counts: {rows} rows in {time.perf_counter() - start:.1f} s", flush=True)
+    start = time.perf_counter()
+    rows = running.recount()
+    log(f"#   running clocks on the cases: {rows} cases in {time.perf_counter() - start:.1f} s", flush=True)
     start = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("RESET session_replication_role")
