@@ -56,7 +56,7 @@ from workflow.permissions import (
     visible_to,
     visits_visible_to,
 )
-from workflow.queues import nearest_due, with_listing
+from workflow.queues import with_listing
 
 from . import operations as typed
 from . import serializers as s
@@ -159,8 +159,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             return Case.objects.none()
         cases = visible_to(self.request.user)
         if self.action == "list":
-            # The list's figures come with the page (list()); here only a name to order by.
-            return cases.alias(next_due_at=nearest_due())
+            # The list's figures come with the page (list()).
+            return cases
         return with_listing(cases)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

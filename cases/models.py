@@ -207,8 +207,8 @@ class CaseQuerySet(models.QuerySet):
 
 
 # Columns of a case the database keeps (the audit chain's head under the row lock, the
-# acceptance state and the running clocks' earliest times by trigger): a whole-row save never writes back what it read of them.
-DATABASE_KEPT = ("audit_head", "acceptance", "running_due_at", "running_warn_at")
+# acceptance state and the clocks' earliest times by trigger): a whole-row save never writes back what it read of them.
+DATABASE_KEPT = ("audit_head", "acceptance", "running_due_at", "running_warn_at", "next_due_at")
 
 
 class Case(models.Model):
@@ -323,6 +323,9 @@ class Case(models.Model):
     # running_warn_at is (workflow.counts.overdue and warned).
     running_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     running_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The nearest due time among all its open clocks, paused ones and the parties' windows
+    # included: what lists show and sort by as the nearest deadline. Kept the same way.
+    next_due_at = models.DateTimeField(_("nearest deadline"), null=True, blank=True, editable=False)
     # When the case was last written: every change saves the case row or moves the audit
     # chain's head on it, and both set this (cases.audit.write_heads). Apps that work
     # offline fetch what changed since their last sync by it (the API's updated_after).
@@ -349,7 +352,7 @@ class Case(models.Model):
             # their cards counted by unit from it alone (workflow.counts.pressing_by_unit).
             models.Index(fields=["stage", "responsible_unit", "village", "accused_unit", "id"],
                          include=["lead_department", "kind", "category", "risk", "source", "reported_at",
-                                  "number", "running_due_at", "running_warn_at", "registered_unit"],
+                                  "number", "running_due_at", "running_warn_at", "registered_unit", "next_due_at"],
                          condition=~models.Q(stage="closed"), name="case_open_covering"),
             # A person's work (workflow.queues.my_work) is the open cases of their units,
             # one arm of an OR: led by the stage, the index above was read whole for it

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, overload
 
 from django.db.models import Case as DbCase
-from django.db.models import Exists, F, Min, OuterRef, Q, Subquery, When
+from django.db.models import Exists, F, Min, OuterRef, Q, When
 from django.utils import timezone
 
 from cases.models import Case, Membership
@@ -21,13 +21,12 @@ from .permissions import holding, visible_to
 
 
 def with_listing(cases: Any, now: datetime | None = None) -> Any:
-    """Annotates next_due_at, overdue (红牌) and warned (黄牌), as workflow.counts
-    defines them."""
+    """With the rows a list shows beside each case, and overdue (红牌) and warned (黄牌)
+    as workflow.counts defines them; the nearest deadline is the case's own next_due_at."""
     now = now or timezone.now()
-    # A subquery per row rather than MIN over a join: the join's GROUP BY ran over every
-    # selected case (a hundred thousand open ones in a county) before a page was cut.
+    # Read off the case row, where the database keeps the clocks' earliest times
+    # (workflow.running): a subquery per row read each case's clocks.
     return cases.select_related("village", "responsible_unit", "lead_department", "assignee").annotate(
-        next_due_at=nearest_due(),
         overdue=counts.overdue(now),
         warned=counts.warned(now),
     )
@@ -68,12 +67,6 @@ def under_supervision() -> Exists:
 def supervision_to_answer(user: Any) -> Any:
     """Cases with an open supervision order `user` may answer."""
     return holding(user, "reply_supervision").filter(under_supervision())
-
-
-def nearest_due() -> Any:
-    """The due time of a case's nearest unmet deadline, as a subquery of the case row."""
-    return Subquery(Deadline.objects.filter(case=OuterRef("pk"), met_at__isnull=True)
-                    .order_by("due_at").values("due_at")[:1])
 
 
 def risk_rank() -> Any:
@@ -130,8 +123,8 @@ class NearestDueFirst(Listing):
     """The listing by nearest open deadline, as `F("next_due_at").asc(nulls_last=True)`
     would sort it (cases without an open deadline last, ties by id).
 
-    That sort makes the database find the nearest deadline of every case selected before
-    the first row comes out. Most pages are read from the other side instead: the first
+    That sort makes the database read every case selected before the first row comes out
+    (a county's hundred thousand open cases). Most pages are read from the other side instead: the first
     open deadlines in due order (the partial index deadline_open_due), each case once (at
     its earliest), a window of them; then which of their cases are among `cases`, in that
     order. A case of `cases` outside the window comes after every case in it, so when the
@@ -148,7 +141,7 @@ class NearestDueFirst(Listing):
     FEW = 1000
 
     def __init__(self, cases: Any, now: datetime | None = None) -> None:
-        super().__init__(cases, [F("nearest_due").asc(nulls_last=True)], now, nearest_due=nearest_due())
+        super().__init__(cases, [F("next_due_at").asc(nulls_last=True)], now)
 
     def page_ids(self, start: int, stop: int) -> list[int]:
         size = min(8 * stop, self.LARGEST_WINDOW)
@@ -189,10 +182,8 @@ def listing(cases: Any, terms: list[str]) -> Listing:
     terms = [t for t in terms if t not in ("pk", "-pk", "id", "-id")]
     if terms == ["next_due_at"]:
         return NearestDueFirst(cases)
-    order = [F("nearest_due").desc(nulls_last=True) if t == "-next_due_at"
-             else F("nearest_due").asc(nulls_last=True) if t == "next_due_at" else t for t in terms]
-    if any(t.lstrip("-") == "next_due_at" for t in terms):
-        return Listing(cases, order, nearest_due=nearest_due())
+    order = [F("next_due_at").desc(nulls_last=True) if t == "-next_due_at"
+             else F("next_due_at").asc(nulls_last=True) if t == "next_due_at" else t for t in terms]
     return Listing(cases, order)
 
 

@@ -26,8 +26,13 @@ class Migration(migrations.Migration):
             name='running_warn_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
+        migrations.AddField(
+            model_name='case',
+            name='next_due_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='nearest deadline'),
+        ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('stage', 'closed'), _negated=True), fields=['stage', 'responsible_unit', 'village', 'accused_unit', 'id'], include=('lead_department', 'kind', 'category', 'risk', 'source', 'reported_at', 'number', 'running_due_at', 'running_warn_at', 'registered_unit'), name='case_open_covering'),
+            index=models.Index(condition=models.Q(('stage', 'closed'), _negated=True), fields=['stage', 'responsible_unit', 'village', 'accused_unit', 'id'], include=('lead_department', 'kind', 'category', 'risk', 'source', 'reported_at', 'number', 'running_due_at', 'running_warn_at', 'registered_unit', 'next_due_at'), name='case_open_covering'),
         ),
     ]

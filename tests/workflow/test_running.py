@@ -1,5 +1,5 @@
-"""The earliest due and warning times of a case's running clocks, kept on the case row by
-the database (workflow.running): after every step of every road of the state machine they
+"""The earliest due and warning times of a case's running clocks and the nearest due time
+of its open ones, kept on the case row by the database (workflow.running): after every step of every road of the state machine they
 equal a recount from the clocks; a pause, a resumption, a supervision order, a clock moved,
 moved to another case or deleted by hand keep them too; the cards read off them are those
 of the clocks (workflow.counts.card) at every moment; and `recount` rebuilds them for a
@@ -73,8 +73,9 @@ def test_a_pause_a_resumption_and_a_supervision_order_keep_them(cast: Any, time_
     assert (row.running_due_at, row.running_warn_at) == (clock.due_at, clock.warn_at)
     case = services.transition(case, "pause_deadline", actor=cast.olga, at=local(2026, 11, 4, 9),
                                data={"deadline": clock.pk, "reason": "等待伤情鉴定"})
-    # Paused: no clock runs, so no card however late it gets.
-    assert Case.objects.filter(pk=case.pk, running_due_at__isnull=True, running_warn_at__isnull=True).exists()
+    # Paused: no clock runs, so no card however late it gets; it is still the nearest deadline.
+    assert Case.objects.filter(pk=case.pk, running_due_at__isnull=True, running_warn_at__isnull=True,
+                               next_due_at=clock.due_at).exists()
     assert case.pk not in cards_by_the_rows(local(2027, 1, 1))
     case = services.transition(case, "resume_deadline", actor=cast.olga, at=local(2026, 11, 20, 9),
                                data={"deadline": clock.pk})
@@ -99,13 +100,17 @@ def test_writers_other_than_the_service_keep_them(cast: Any, time_machine: Any) 
     Deadline.objects.create(case=first, kind=DeadlineKind.JUDICIAL_CONFIRMATION, rule=clock.rule, duration=1,
                             unit=clock.unit, started_at=clock.started_at, due_at=local(2026, 3, 3),
                             warn_at=local(2026, 3, 3), escalate_at=local(2026, 3, 4), legal_basis="")
-    assert Case.objects.get(pk=first.pk).running_due_at == clock.due_at + timedelta(days=30)
+    row = Case.objects.get(pk=first.pk)
+    assert row.running_due_at == clock.due_at + timedelta(days=30)
+    # It is the nearest deadline all the same.
+    assert row.next_due_at == local(2026, 3, 3)
     # Given to another case, then met, then deleted: both cases follow.
     Deadline.objects.filter(pk=clock.pk).update(case=second)
     assert Case.objects.get(pk=first.pk).running_due_at is None
     assert running.differences() == {}
     Deadline.objects.filter(case=second).update(met_at=local(2026, 4, 1))
-    assert Case.objects.filter(pk=second.pk, running_due_at__isnull=True, running_warn_at__isnull=True).exists()
+    assert Case.objects.filter(pk=second.pk, running_due_at__isnull=True, running_warn_at__isnull=True,
+                               next_due_at__isnull=True).exists()
     Deadline.objects.filter(case=second).update(met_at=None)
     Deadline.objects.filter(pk=clock.pk).delete()
     assert running.differences() == {}
