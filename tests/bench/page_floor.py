@@ -55,10 +55,8 @@ SHOWN: list[int] = []
 @login_required
 def floor(request: HttpRequest) -> HttpResponse:
     from cases.models import Case
-    from workflow.queues import nearest_due
 
-    cases = (Case.objects.filter(pk__in=SHOWN).select_related("village", "assignee")
-             .annotate(next_due_at=nearest_due()).order_by("next_due_at", "pk"))
+    cases = Case.objects.filter(pk__in=SHOWN).select_related("village", "assignee").order_by("next_due_at", "pk")
     template = engines["django"].from_string(FLOOR_TEMPLATE)
     return HttpResponse(template.render({"cases": cases}, request))
 
