@@ -4,7 +4,6 @@ hand-kept ledger with a progress bar."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -15,16 +14,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connections
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -36,6 +32,7 @@ from workflow.permissions import importing_units, may_import, may_review
 
 from .responses import only_for
 from .scope import UnitPeriodForm
+from .streaming import PROGRESS, bar, stream_progress
 
 logger = logging.getLogger(__name__)
 
@@ -148,14 +145,6 @@ def problem(message: str) -> str:
     return f'<div class="problem" role="alert">{escape(message)}</div>'
 
 
-def bar(done: int, total: int | None) -> str:
-    if not total:
-        return "<progress></progress>"
-    done = min(done, total)
-    return (f'<progress value="{done}" max="{total}"></progress><span class="muted">'
-            f'{escape(_("%(done)s of %(total)s rows written") % {"done": done, "total": total})}</span>')
-
-
 @login_required
 @only_for(may_review)
 def export_page(request: HttpRequest) -> HttpResponse:
@@ -169,14 +158,13 @@ def export_page(request: HttpRequest) -> HttpResponse:
     kind, unit, period = request.GET.get("kind"), choice.cleaned_data["unit"], choice.cleaned_data["period"]
     if kind not in TITLES or unit is None:
         raise Http404
-    user, language = request.user, translation.get_language()
+    user = request.user
     head, tail = render_to_string("desk/ledger_export.html", {
         "title": TITLES[kind], "unit": unit, "period": period,
         "back": reverse("desk:ledgers:index") + f"?unit={unit.pk}&period={period.label}",
-    }, request=request).split("<!-- progress -->")
-    progress: dict[str, Any] = {"done": 0, "total": None}
+    }, request=request).split(PROGRESS)
 
-    def run() -> str:
+    def job(progress: dict[str, Any]) -> tuple[str, str]:
         token = None
         try:
             purge_exports()
@@ -195,48 +183,17 @@ def export_page(request: HttpRequest) -> HttpResponse:
             if token is not None:
                 forget_export(token)
             # The bar stops where the writing stopped (an empty one if it never started).
-            stopped = f'<progress value="{progress["done"]}" max="{progress["total"] or 1}"></progress>'
-            with translation.override(language):
-                return stopped + problem(_("The server failed while writing the ledger. "
-                                           "The failure was logged; tell the administrator."))
-        finally:
-            # A worker thread of its own (below), which no request's end closes for it.
-            connections.close_all()
-        return ready(token, filename, rows)
-
-    def ready(token: str, filename: str, rows: int) -> str:
+            return bar(progress["done"], progress["total"] or 1), problem(
+                _("The server failed while writing the ledger. The failure was logged; tell the administrator."))
         url = reverse("desk:ledgers:download", args=[token])
-        with translation.override(language):
-            written = _("The ledger is written: %(count)s rows. Its download starts by itself; "
-                        "the file is kept for a day.") % {"count": rows}
-            return (bar(rows, rows or 1) +
-                    f'<p class="export-ready" data-rows="{rows}">{escape(written)}</p>'
-                    f'<p><a class="desk-button" href="{url}" data-ledger-download data-turbo="false">'
-                    f'{escape(_("Download"))} {escape(filename)}</a></p>'
-                    # Starts the download once, as the link is reached; the page stays.
-                    '<script>(function () { var link = document.querySelector("[data-ledger-download]");'
-                    ' if (link) { window.location.assign(link.href); } })();</script>')
+        written = _("The ledger is written: %(count)s rows. Its download starts by itself; "
+                    "the file is kept for a day.") % {"count": rows}
+        return bar(rows, rows), (
+            f'<p class="export-ready" data-rows="{rows}">{escape(written)}</p>'
+            f'<p><a class="desk-button" href="{url}" data-ledger-download data-turbo="false">'
+            f'{escape(_("Download"))} {escape(filename)}</a></p>')
 
-    async def stream() -> Any:
-        yield head
-        # Not the request's thread: the count and the writing run on a connection of
-        # their own while this loop streams their progress.
-        task = asyncio.ensure_future(sync_to_async(run, thread_sensitive=False)())
-        shown, last = None, time.monotonic()
-        while not task.done():
-            await asyncio.sleep(0.25)
-            now = (progress["done"], progress["total"])
-            # A changed bar, or the same one again now and then: proxies close a silent answer.
-            if now != shown and now[1] or time.monotonic() - last > 10:
-                with translation.override(language):
-                    yield bar(*now)
-                shown, last = now, time.monotonic()
-        yield await task
-        yield tail
-
-    response = StreamingHttpResponse(stream(), content_type="text/html; charset=utf-8")
-    response["X-Accel-Buffering"] = "no"  # nginx: pass the progress on as it comes
-    return response
+    return stream_progress(head, tail, job)
 
 
 @login_required
@@ -274,40 +231,27 @@ def import_page(request: HttpRequest) -> HttpResponse:
         spool.write(chunk)
     spool.seek(0)
     head, tail = render_to_string("desk/import.html", {"import_form": None, "streaming": True},
-                                  request=request).split("<!-- progress -->")
-    progress = {"done": 0, "total": 0}
+                                  request=request).split(PROGRESS)
 
-    def run() -> str:
+    def job(progress: dict[str, Any]) -> tuple[str, str]:
+        # All or nothing, on the worker's connection: the import commits or rolls back whole.
         try:
             result = import_ledger(spool, unit=form.cleaned_data["unit"], actor=request.user,
                                    progress=lambda done, total: progress.update(done=done, total=total))
         except ImportRefused as refused:
-            return refusal(refused)
+            return bar(progress["done"], progress["total"] or 1), refusal(refused)
         except Exception:
             # Whatever else fails, the page still ends, with an error in its usual place.
             logger.exception("The import of a legacy ledger failed.")
-            return refusal(ImportRefused([RowError(0, "", _("The server failed while importing the file. "
-                                                            "The failure was logged; tell the administrator."))]))
+            return bar(progress["done"], progress["total"] or 1), refusal(ImportRefused([RowError(
+                0, "", _("The server failed while importing the file. The failure was logged; "
+                         "tell the administrator."))]))
         finally:
             spool.close()
-            # A worker thread of its own (below), which no request's end closes for it.
-            connections.close_all()
         queue = reverse("desk:queue:index") + "?stage=all&ids=" + ",".join(map(str, result.case_ids[:500]))
-        return (f'<div class="messages"><li class="success" data-imported="{result.count}">'
-                f'{escape(_("Imported %(count)d cases.") % {"count": result.count})} '
-                f'<a href="{queue}">{escape(_("Show them"))}</a></li></div>')
+        return bar(result.count, result.count), (
+            f'<div class="messages"><li class="success" data-imported="{result.count}">'
+            f'{escape(_("Imported %(count)d cases.") % {"count": result.count})} '
+            f'<a href="{queue}">{escape(_("Show them"))}</a></li></div>')
 
-    async def stream() -> Any:
-        yield head
-        # Not the request's thread: the import commits all or nothing on a connection of
-        # its own while this loop streams its progress.
-        task = asyncio.ensure_future(sync_to_async(run, thread_sensitive=False)())
-        while not task.done():
-            await asyncio.sleep(0.25)
-            if progress["total"]:
-                yield (f'<progress value="{progress["done"]}" max="{progress["total"]}"></progress>'
-                       f'<span class="muted">{progress["done"]} / {progress["total"]}</span>')
-        yield await task
-        yield tail
-
-    return StreamingHttpResponse(stream(), content_type="text/html; charset=utf-8")
+    return stream_progress(head, tail, job)
