@@ -122,8 +122,15 @@ def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
         groups.append(MeetingGroup(row["village_id"], row["village__name"] or "", row["category"], figures))
         for name, n in figures.items():
             totals[name] += n
-    rank = DbCase(*(When(sections[name], then=i) for i, name in enumerate(PRESSING)), default=len(PRESSING))
-    rows = (month_cases.filter(is_open)
+    # The closed cases are ranked after every open one rather than left out: with "open" in
+    # the statement's condition, PostgreSQL read a county's open cases from the covering
+    # index (250 ms at a million cases) instead of the township's by village, as the
+    # count above does (20 ms). The first `listed` places of a village are still its most
+    # pressing open cases; the closed ones among them are dropped below.
+    closed_last = len(PRESSING) + 1
+    rank = DbCase(When(stage=Case.Stage.CLOSED, then=closed_last),
+                  *(When(sections[name], then=i) for i, name in enumerate(PRESSING)), default=len(PRESSING))
+    rows = (month_cases
             .annotate(is_overdue=counts.overdue(at), rank=rank,
                       place=Window(RowNumber(), partition_by=[F("village_id")],
                                    order_by=[F("rank").asc(), F("reported_at").asc(), F("pk").asc()]))
@@ -134,6 +141,8 @@ def meeting_data(township: OrgUnit, month: date | str, *, user: Any = None,
     found: dict[int, MeetingCase] = {}
     by_village: dict[int | None, list[int]] = {}
     for pk, number, title, village_id, category, stage, risk, reported_at, is_overdue in rows:
+        if stage == Case.Stage.CLOSED:
+            continue
         hits = [name for name, hit in (
             ("new", reported_at >= period.start), ("open", True), ("overdue", is_overdue),
             ("major", risk == Case.Risk.MAJOR), ("escalated", stage == Case.Stage.ESCALATED)) if hit]
