@@ -15,9 +15,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from config import collector  # noqa: E402
 from config.lifespan import lifespan  # noqa: E402
 from notifications.auth import OriginCheck, TokenAuthMiddleware  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
+
+collector.tune()
 
 # uvicorn and daphne serve no static files; in DEBUG this does, as runserver would, so
 # the admin has its styles. In production the proxy serves STATIC_ROOT.

@@ -1,6 +1,12 @@
+"""The WSGI entry point (the API fuzzer calls it in-process)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+
+from config import collector  # noqa: E402
+
+collector.tune()

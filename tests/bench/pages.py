@@ -18,7 +18,8 @@ test_page_queries.py checks that on small counties). No figure is asserted: a pa
 does not answer 200 fails the run, once the others are measured.
 
 PostgreSQL only. The database is dropped at the end unless BENCH_KEEP_DB=1.
-PAGES=dashboard,ledgers measures only those pages.
+PAGES=dashboard,ledgers measures only those pages. PAGES_DEFAULT_GC=1 leaves Python's collector at its
+defaults instead of the servers' (config.collector).
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ def measure() -> list[str]:
     # The test client's host; no test environment, whose template instrumentation would
     # add to every page's time.
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    if os.environ.get("PAGES_DEFAULT_GC") != "1":
+        # The server processes' collector (config.asgi), so pages are measured as served.
+        from config import collector
+
+        collector.tune()
     pages = chosen()
     failures = []
     for scope, username in PEOPLE.items():
