@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import F
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -55,19 +56,28 @@ def nearest_deadline_first(cases: Any) -> Any:
 
 def carded_sections(work: Any, now: datetime) -> list[Section]:
     """Coming due (黄牌, not yet red) and overdue (红牌) among `work`, each with its count and
-    nearest rows, from one pass over the warned cases (an overdue case is warned too):
-    counted and listed apart, the two lists took four passes over a township's open cases,
-    a second at a million cases."""
+    nearest rows, from one pass over the warned cases (an overdue case is warned too): the
+    database numbers each card's cases nearest deadline first and counts them, and sends
+    the first ROWS of each. Counted and listed apart, the two lists took four passes over a
+    township's open cases; read whole, a county supervisor's 7,000 carded cases cost more
+    to bring over than to find."""
     warned = work.filter(counts.warned(now))
-    marked = list(with_listing(warned, now).order_by().values_list("pk", "overdue", "next_due_at"))
+    red = counts.overdue(now)
+    nearest_first = [F("next_due_at").asc(nulls_last=True), F("pk").asc()]
+    marked = (warned.annotate(red=red, place=Window(RowNumber(), partition_by=[red], order_by=nearest_first),
+                              of=Window(Count("pk"), partition_by=[red]))
+              .filter(place__lte=ROWS).order_by().values_list("red", "place", "pk", "of"))
+    cards: dict[bool, list[tuple[int, int, int]]] = {False: [], True: []}
+    for is_red, place, pk, of in marked:
+        cards[bool(is_red)].append((place, pk, of))
     sections = []
-    for key, title, red in (("due_soon", _("Coming due"), False), ("overdue", _("Overdue"), True)):
-        cases = [(due is None, due, pk) for pk, overdue, due in marked if overdue == red]
-        nearest = [pk for _, _, pk in sorted(cases)[:ROWS]]
+    for key, title, is_red in (("due_soon", _("Coming due"), False), ("overdue", _("Overdue"), True)):
+        shown = sorted(cards[is_red])
+        nearest = [pk for _, pk, _ in shown]
         rows = nearest_deadline_first(with_listing(Case.objects.filter(pk__in=nearest), now)) if nearest else []
-        listed = warned.exclude(counts.overdue(now)) if not red else work.filter(counts.overdue(now))
-        sections.append(Section(key, title, listed, {"list": "work", "card": "red" if red else "yellow"},
-                                count=len(cases), rows=list(rows)))
+        listed = warned.exclude(red) if not is_red else work.filter(red)
+        sections.append(Section(key, title, listed, {"list": "work", "card": "red" if is_red else "yellow"},
+                                count=shown[0][2] if shown else 0, rows=list(rows)))
     return sections
 
 
