@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from cases.models import OrgUnit
 from reports.ledgers import SELECTIONS, TITLES, ledger_filename, ledger_response, monthly_table, write_ledger
@@ -188,10 +188,11 @@ def export_page(request: HttpRequest) -> HttpResponse:
         url = reverse("desk:ledgers:download", args=[token])
         written = _("The ledger is written: %(count)s rows. Its download starts by itself; "
                     "the file is kept for a day.") % {"count": rows}
+        download = _("Download")
         return bar(rows, rows), (
             f'<p class="export-ready" data-rows="{rows}">{escape(written)}</p>'
             f'<p><a class="desk-button" href="{url}" data-ledger-download data-turbo="false">'
-            f'{escape(_("Download"))} {escape(filename)}</a></p>')
+            f'{escape(download)} {escape(filename)}</a></p>')
 
     return stream_progress(head, tail, job)
 
@@ -249,9 +250,11 @@ def import_page(request: HttpRequest) -> HttpResponse:
         finally:
             spool.close()
         queue = reverse("desk:queue:index") + "?stage=all&ids=" + ",".join(map(str, result.case_ids[:500]))
+        imported = ngettext("Imported %(count)d case.", "Imported %(count)d cases.", result.count) % {
+            "count": result.count}
+        show = _("Show them")
         return bar(result.count, result.count), (
             f'<div class="messages"><li class="success" data-imported="{result.count}">'
-            f'{escape(_("Imported %(count)d cases.") % {"count": result.count})} '
-            f'<a href="{queue}">{escape(_("Show them"))}</a></li></div>')
+            f'{escape(imported)} <a href="{queue}">{escape(show)}</a></li></div>')
 
     return stream_progress(head, tail, job)

@@ -196,6 +196,8 @@ def test_a_good_import_streams_its_progress_and_creates_the_cases(cast: Any, cli
     imported = int(re.search(r'data-imported="(\d+)"', page).group(1))
     assert imported == len(GOOD) == Case.objects.count()
     assert "<progress" in page
+    # The result in the page's language, as the bad file's refusal is.
+    assert f"已导入 {imported} 个案件。" in page and "查看这些案件" in page
 
 
 # Assessment, dashboard, queue drill-downs, board.
