@@ -14,7 +14,9 @@ everyone beneath it (信访工作条例 第三十条).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -168,6 +170,44 @@ ALL_PERMISSIONS = frozenset().union(*OWN_UNIT.values(), ASSIGNEE_GRANTS, LEAD_DE
                                     CO_DEPARTMENT_GRANTS, {DECIDE_CONCEALMENT})
 
 
+# A page asks the rule of reach a dozen questions about the same person (what they see,
+# which menu entries they get, which units their filters offer), each of which starts from
+# their memberships. Within one request (`one_reading`, opened by config.middleware) they
+# are read once; elsewhere (services, the sweep, a test) every question reads them anew.
+_read_memberships: ContextVar[dict[int, list[Membership]] | None] = ContextVar("read_memberships", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """Within this block each person's memberships are read once."""
+    token = _read_memberships.set({})
+    try:
+        yield
+    finally:
+        _read_memberships.reset(token)
+
+
+def forget_memberships() -> None:
+    """Drop what this block has read: a membership was written (cases.signals)."""
+    read = _read_memberships.get()
+    if read is not None:
+        read.clear()
+
+
+def memberships_of(user: Any) -> list[Membership]:
+    """`user`'s memberships with their units: read once within `one_reading`."""
+    read = _read_memberships.get()
+    if read is None:
+        return list(Membership.objects.filter(user=user).select_related("unit"))
+    if user.pk not in read:
+        read[user.pk] = list(Membership.objects.filter(user=user).select_related("unit"))
+    return read[user.pk]
+
+
+def _roles_and_paths(user: Any) -> list[tuple[str, str]]:
+    return [(m.role, m.unit.path) for m in memberships_of(user)]
+
+
 def _accused_ids(unit_paths: Iterable[str]) -> set[int]:
     """Units whose accusations these members may not see: their own and every unit above."""
     return {i for path in unit_paths for i in path_ids(path)}
@@ -209,7 +249,7 @@ def cases_with_role_grant(actor: Any, permission: str, cases: Iterable[Case]) ->
         return {case.pk for case in cases}
     if not actor.is_active:
         return set()
-    memberships = list(Membership.objects.filter(user=actor).values_list("role", "unit__path"))
+    memberships = _roles_and_paths(actor)
     accused = _accused_ids(path for _, path in memberships)
     return {case.pk for case in cases
             if case.accused_unit_id not in accused and permission in _by_role(memberships, case)}
@@ -225,7 +265,7 @@ def holding(user: Any, permission: str) -> Any:
     cases = visible_to(user)
     if user.is_superuser:
         return cases
-    memberships = list(Membership.objects.filter(user=user).select_related("unit"))
+    memberships = memberships_of(user)
     held = Q(responsible_unit_id__in=[m.unit_id for m in memberships if permission in OWN_UNIT.get(m.role, ())])
     beneath = Q()
     for m in memberships:
@@ -258,7 +298,7 @@ def visible_cases(queryset: Any, user: Any) -> Any:
         return queryset.none()
     if user.is_superuser:
         return queryset
-    memberships = list(Membership.objects.filter(user=user).select_related("unit"))
+    memberships = memberships_of(user)
     unit_ids = [m.unit_id for m in memberships]
     own = [m.unit_id for m in memberships if VIEW in OWN_UNIT.get(m.role, frozenset())]
     subtree = [m.unit.path for m in memberships if VIEW in SUBTREE.get(m.role, frozenset())]
@@ -324,7 +364,9 @@ def can_report(actor: Any, case: Case) -> bool:
     routed = {village.parent_id, village.pk} if village is not None else set()
     if case.accused_unit_id is not None:
         routed.add(case.accused_unit.parent_id)
-    for m in Membership.objects.filter(user=actor, role__in=REPORTING_ROLES).select_related("unit"):
+    for m in memberships_of(actor):
+        if m.role not in REPORTING_ROLES:
+            continue
         if village is not None and m.unit_id == village.pk and responsible.pk in routed:
             return True
         if m.role in (Role.OFFICER, Role.SUPERVISOR) and responsible.path.startswith(m.unit.path):
@@ -335,7 +377,7 @@ def can_report(actor: Any, case: Case) -> bool:
 def reporting_units(actor: Any) -> Any:
     """The villages and units `actor` may register cases for (what can_report allows):
     their own village, or any unit beneath where they are an officer or supervisor."""
-    memberships = Membership.objects.filter(user=actor, role__in=REPORTING_ROLES).select_related("unit")
+    memberships = [m for m in memberships_of(actor) if m.role in REPORTING_ROLES]
     reach = Q(pk__in=[m.unit_id for m in memberships if m.unit.level == OrgUnit.Level.VILLAGE])
     for m in memberships:
         if m.role in (Role.OFFICER, Role.SUPERVISOR):
@@ -367,7 +409,7 @@ def can_settle_on_the_spot(actor: Any, case: Case) -> bool:
     may register it, accept it by their role in its responsible unit, and be given it."""
     if actor is None or not actor.is_active or case.kind != Case.Kind.DISPUTE or not can_report(actor, case):
         return False
-    memberships = list(Membership.objects.filter(user=actor).values_list("role", "unit__path"))
+    memberships = _roles_and_paths(actor)
     return ("accept_case" in _by_role(memberships, case)
             and assignable_users(case).filter(pk=actor.pk).exists())
 
@@ -463,12 +505,10 @@ def units_reached(user: Any, roles: Iterable[str] | None = None) -> Any:
     None), in tree order."""
     if user.is_superuser:
         return OrgUnit.objects.order_by("path")
-    memberships = Membership.objects.filter(user=user)
-    if roles is not None:
-        memberships = memberships.filter(role__in=list(roles))
     reach = Q(pk__in=[])
-    for path in memberships.values_list("unit__path", flat=True):
-        reach |= Q(path__startswith=path)
+    for m in memberships_of(user):
+        if roles is None or m.role in roles:
+            reach |= Q(path__startswith=m.unit.path)
     return OrgUnit.objects.filter(reach).order_by("path")
 
 
@@ -481,7 +521,11 @@ def supervised_units(user: Any) -> Any:
 
 
 def may_supervise(user: Any) -> bool:
-    return user.is_authenticated and supervised_units(user).exists()
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return supervised_units(user).exists()
+    return any(m.role == Role.SUPERVISOR for m in memberships_of(user))
 
 
 def reviewed_units(user: Any, levels: tuple[str, ...] = COUNTY_AND_TOWNSHIPS) -> Any:
@@ -524,7 +568,7 @@ def may_import_into(user: Any, unit: OrgUnit | None) -> bool:
 
 def may_assign_in_bulk(user: Any) -> bool:
     return user.is_authenticated and (
-        user.is_superuser or Membership.objects.filter(user=user, role__in=[Role.OFFICER, Role.SUPERVISOR]).exists())
+        user.is_superuser or any(m.role in (Role.OFFICER, Role.SUPERVISOR) for m in memberships_of(user)))
 
 
 def filing_villages(user: Any) -> Any:
@@ -533,9 +577,9 @@ def filing_villages(user: Any) -> Any:
     villages = OrgUnit.objects.filter(level=OrgUnit.Level.VILLAGE)
     if user is None or user.is_superuser:
         return villages.order_by("path")
-    memberships = Membership.objects.filter(user=user)
-    own = memberships.filter(role=Role.REPORTER).values("unit_id")
-    townships = memberships.filter(role=Role.OFFICER).values("unit_id")
+    memberships = memberships_of(user)
+    own = [m.unit_id for m in memberships if m.role == Role.REPORTER]
+    townships = [m.unit_id for m in memberships if m.role == Role.OFFICER]
     return (villages.filter(pk__in=own) | villages.filter(parent_id__in=townships)).order_by("path")
 
 
@@ -702,7 +746,7 @@ def nameable_departments(user: Any) -> Any:
     if not user.is_authenticated or not user.is_active:
         return departments.none()
     holders = Q(pk__in=[])
-    for m in Membership.objects.filter(user=user).select_related("unit"):
+    for m in memberships_of(user):
         if OWN_UNIT.get(m.role, frozenset()) & NAMING_DEPARTMENTS:
             holders |= Q(pk=m.unit_id)
         if SUBTREE.get(m.role, frozenset()) & NAMING_DEPARTMENTS:

@@ -13,11 +13,11 @@ from django.db.models import Case as DbCase
 from django.db.models import Exists, F, Min, OuterRef, Q, When
 from django.utils import timezone
 
-from cases.models import Case, Membership
+from cases.models import Case
 
 from . import counts
 from .models import Deadline, SupervisionOrder
-from .permissions import holding, visible_to
+from .permissions import holding, memberships_of, visible_to
 
 
 def with_listing(cases: Any, now: datetime | None = None) -> Any:
@@ -50,7 +50,7 @@ def my_work(user: Any) -> Any:
     # The units as values, not a subquery: so the database reads each arm from its index
     # (a township's open cases in tens of milliseconds at a million cases) instead of
     # testing every open case of the county against a hashed subquery.
-    units = list(Membership.objects.filter(user=user).values_list("unit_id", flat=True))
+    units = [m.unit_id for m in memberships_of(user)]
     # The open cases a unit of theirs co-handles, as values too: a department's few.
     co_handled = list(Case.co_departments.through.objects.filter(orgunit_id__in=units)
                       .exclude(case__stage=Case.Stage.CLOSED).values_list("case_id", flat=True))
