@@ -539,11 +539,15 @@ class AppendOnlyQuerySet(models.QuerySet):
         # Chained here rather than by each writer, so no insert can skip the chain
         # (cases.audit); the case rows stay locked until the rows are in.
         from .audit import chain
+        from .bulk import insert_all
 
         objs = list(objs)
         with transaction.atomic(using=self.db, savepoint=False):
             chain(objs, using=self.db)
-            return super().bulk_create(objs, *args, **kwargs)
+            if args or kwargs:
+                return super().bulk_create(objs, *args, **kwargs)
+            insert_all(self.model, objs, using=self.db)
+            return objs
 
 
 def document_path(document: CaseDocument, filename: str) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from cases.bulk import insert_all
+
 from .models import Notification
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,8 @@ def settle(case: Any, kind: str, at: datetime) -> int:
 
 def send(notifications: Iterable[Notification]) -> list[Notification]:
     """Save unsaved notifications in one statement; push them once the caller commits."""
-    rows = Notification.objects.bulk_create(notifications)
+    rows = list(notifications)
+    insert_all(Notification, rows)
     if rows:
         transaction.on_commit(lambda: push(rows))
     return rows
@@ -94,17 +97,19 @@ def push(rows: list[Notification]) -> None:
 
 
 async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
-    gate = asyncio.Semaphore(PUSH_CONCURRENCY)
+    # PUSH_CONCURRENCY senders taking the messages in turn: a task per message (3,000 for
+    # a sweep's batch) cost more than the sends to an idle layer (tests/bench/sweep.py).
+    pending = iter(messages)
 
-    async def send_one(group: str, message: dict[str, Any]) -> None:
-        async with gate:
+    async def sender() -> None:
+        for group, message in pending:
             try:
                 await layer.group_send(group, message)
             except Exception:  # the layer being down must not fail the caller after commit
                 log.warning("push of notification %s failed; it stays in the backlog", message["id"], exc_info=True)
 
     try:
-        await asyncio.wait_for(asyncio.gather(*(send_one(group, message) for group, message in messages)),
+        await asyncio.wait_for(asyncio.gather(*(sender() for _ in range(min(PUSH_CONCURRENCY, len(messages))))),
                                PUSH_TIMEOUT)
     except TimeoutError:
         log.warning("push of %s notifications gave up after %s s; they stay in the backlog", len(messages),
