@@ -194,7 +194,7 @@ def export_page(request: HttpRequest) -> HttpResponse:
             f'<p><a class="desk-button" href="{url}" data-ledger-download data-turbo="false">'
             f'{escape(download)} {escape(filename)}</a></p>')
 
-    return stream_progress(head, tail, job)
+    return stream_progress(head, tail, job, working=_("Writing the ledger, row by row…"))
 
 
 @login_required
@@ -257,4 +257,4 @@ def import_page(request: HttpRequest) -> HttpResponse:
             f'<div class="messages"><li class="success" data-imported="{result.count}">'
             f'{escape(imported)} <a href="{queue}">{escape(show)}</a></li></div>')
 
-    return stream_progress(head, tail, job)
+    return stream_progress(head, tail, job, working=_("Checking every row, then importing…"))

@@ -27,25 +27,29 @@ POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 10
 
 
-def bar(done: int, total: int | None) -> str:
+def bar(done: int, total: int | None, working: str = "") -> str:
     """One state of the bar: rows done of the total, or a bar that only says "working"
-    while the total is unknown. Each state is drawn over the one before it (desk.css,
-    .stream-bars), so the page shows the newest."""
+    while the total is unknown; `working` says beside it what the job is doing while it
+    runs. Each state is drawn over the one before it (desk.css, .stream-bars), so the page
+    shows the newest: the finished bar, one line as every state, covers those words."""
     if total is None:
-        return '<div class="stream-bar"><progress></progress></div>'
-    done = min(done, total)
-    if not total:
+        words = working
+        value = ""
+    else:
+        done = min(done, total)
         # Nothing to do is done: a full bar.
-        return '<div class="stream-bar"><progress value="1" max="1"></progress></div>'
-    words = escape(_("%(done)s of %(total)s rows") % {"done": done, "total": total})
-    return (f'<div class="stream-bar"><progress value="{done}" max="{total}"></progress>'
-            f'<span class="muted">{words}</span></div>')
+        value = f' value="{done}" max="{total}"' if total else ' value="1" max="1"'
+        counted = _("%(done)s of %(total)s rows") % {"done": done, "total": total}
+        words = f"{counted} · {working}" if working else counted
+    return f'<div class="stream-bar"><progress{value}></progress><span class="muted">{escape(words)}</span></div>'
 
 
-def stream_progress(head: str, tail: str, job: Callable[[dict[str, Any]], tuple[str, str]]) -> StreamingHttpResponse:
-    """The page: `head`, the bar, then the job's outcome, then `tail`. `job(progress)` runs
-    in a worker thread, sets progress["done"] and progress["total"] (None while unknown) as
-    it goes, and returns its last bar (where it stopped) and the HTML that ends the card."""
+def stream_progress(head: str, tail: str, job: Callable[[dict[str, Any]], tuple[str, str]], *,
+                    working: str) -> StreamingHttpResponse:
+    """The page: `head`, the bar with `working` (what the job does) beside it, then the job's
+    outcome, then `tail`. `job(progress)` runs in a worker thread, sets progress["done"]
+    and progress["total"] (None while unknown) as it goes, and returns its last bar (where
+    it stopped) and the HTML that ends the card."""
     language = translation.get_language()
     progress: dict[str, Any] = {"done": 0, "total": None}
 
@@ -58,7 +62,7 @@ def stream_progress(head: str, tail: str, job: Callable[[dict[str, Any]], tuple[
             connections.close_all()
 
     async def chunks() -> AsyncIterator[str]:
-        yield head + '<div class="stream-bars">' + bar(0, None)
+        yield head + '<div class="stream-bars">' + bar(0, None, working)
         task = asyncio.ensure_future(sync_to_async(run, thread_sensitive=False)())
         shown, last = None, time.monotonic()
         while not task.done():
@@ -66,7 +70,7 @@ def stream_progress(head: str, tail: str, job: Callable[[dict[str, Any]], tuple[
             now = (progress["done"], progress["total"])
             if now != shown and now[1] is not None or time.monotonic() - last > KEEPALIVE_SECONDS:
                 with translation.override(language):
-                    yield bar(*now)
+                    yield bar(*now, working)
                 shown, last = now, time.monotonic()
         last_bar, outcome = await task
         yield last_bar + "</div>" + outcome

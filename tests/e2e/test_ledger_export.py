@@ -42,6 +42,14 @@ def test_the_export_page_shows_its_progress_then_downloads_the_ledger(new_page: 
     assert last.evaluate("""bar => { const r = bar.getBoundingClientRect();
         return bar.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)); }""")
     expect(last).to_contain_text(f"{rows} / {rows}")
+    # What the page said while writing is covered by the finished bar, not left above it.
+    working = page.locator(".stream-bars .stream-bar", has_text="正在逐行生成台账").first
+    assert working.evaluate("""bar => { const r = bar.getBoundingClientRect();
+        return !bar.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)); }""")
+    expect(last).not_to_contain_text("正在逐行生成台账")
+    # Every state is one line, so the finished one leaves no gap where the words were.
+    assert last.evaluate("bar => bar.getBoundingClientRect().height") == working.evaluate(
+        "bar => bar.getBoundingClientRect().height")
     # The link to the file is a button whose label can be read.
     button = page.locator("a[data-ledger-download]")
     assert button.evaluate("a => getComputedStyle(a).color !== getComputedStyle(a).backgroundColor")
