@@ -188,7 +188,7 @@ def one_reading() -> Iterator[None]:
 
 
 def forget_memberships() -> None:
-    """Drop what this block has read: a membership was written (cases.signals)."""
+    """Drop what this block has read: a membership was written (workflow.apps)."""
     read = _read_memberships.get()
     if read is not None:
         read.clear()
