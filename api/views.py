@@ -244,7 +244,7 @@ def case_answer(request: Request, case: Case, status_code: int = status.HTTP_200
         "grants": grants,
         "open_deadlines": list(Deadline.objects.open().filter(case=case).order_by("due_at")),
         # In the page's order: the way on first (workflow.flow.in_order).
-        "operations": in_order(case, services.available_operations(case, request.user)),
+        "operations": in_order(case, services.available_operations(case, request.user, grants=grants)),
     }
     return Response(s.CaseDetailSerializer(case, context=context).data, status=status_code)
 

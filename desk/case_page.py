@@ -132,7 +132,7 @@ def corrections(changes: dict[str, Any], fields: dict[str, forms.Field], units: 
 def case_page(request: HttpRequest, case: Case, *, failed: tuple[str, forms.Form] | None = None,
               problem: str = "", status: int = 200, unmasked: bool = False) -> HttpResponse:
     grants = grants_for(request.user, case)
-    transitions = services.available_operations(case, request.user)
+    transitions = services.available_operations(case, request.user, grants=grants)
     forms_by_name = {t.slug: operation_form(t, case) for t in transitions}
     # The way on first, open, then the other moves, then the rest (workflow.flow.in_order).
     transitions = in_order(case, [t for t in transitions if has_something_to_act_on(forms_by_name[t.slug])])

@@ -274,11 +274,15 @@ class Notice:
 class CaseFlow:
     stage = State(Case.Stage, default=S.REPORTED)
 
-    def __init__(self, case: Case, *, actor: Any = None, at: datetime | None = None) -> None:
+    def __init__(self, case: Case, *, actor: Any = None, at: datetime | None = None,
+                 grants: frozenset[str] | None = None) -> None:
+        """`grants`: what `actor` holds on `case`, when the caller has read it (grants_for)."""
         self.case = case
         self.actor = actor
         self.at = at
         self._grants: dict[Any, frozenset[str]] = {}
+        if grants is not None:
+            self._grants[None if actor is None else actor.pk] = grants
         self.event_data: dict[str, Any] = {}
         self.notices: list[Notice] = []
 

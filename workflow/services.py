@@ -139,9 +139,10 @@ def transition_from(method: Any, stage: str) -> Transition | None:
     )
 
 
-def available_operations(case: Case, user: Any) -> list[Transition]:
-    """The operations `user` may take on `case` now: what the pages show as buttons."""
-    flow = CaseFlow(case, actor=user)
+def available_operations(case: Case, user: Any, *, grants: frozenset[str] | None = None) -> list[Transition]:
+    """The operations `user` may take on `case` now: what the pages show as buttons.
+    `grants`: what `user` holds on `case`, when the caller has just read it (grants_for)."""
+    flow = CaseFlow(case, actor=user, grants=grants)
     return CaseFlow.stage.get_available_transitions(flow, case.stage, user)
 
 

@@ -925,3 +925,26 @@ def test_unauthenticated_requests_get_a_json_401(cast, method, path):
     bogus.credentials(HTTP_AUTHORIZATION="Token not-a-token")
     assert_error(getattr(bogus, method)(f"{API}{path}", format="json"), 401)
     assert snapshot(case) == before
+
+
+def _grant_reads(statements: CaptureQueriesContext) -> int:
+    """The reads of one person's grants on cases (workflow.permissions.grants_for_cases)."""
+    return sum(1 for q in statements.captured_queries if q["sql"].startswith("SELECT 'm', 0, m.role"))
+
+
+def test_the_detail_reads_the_users_grants_once(cast):
+    case = investigating(cast)
+    with CaptureQueriesContext(connection) as statements:
+        response = api(cast.mia).get(f"{API}/cases/{case.pk}/")
+    assert response.status_code == 200 and response.json()["operations"]
+    assert _grant_reads(statements) == 1
+
+
+def test_a_transition_reads_the_actors_grants_once_before_and_once_after(cast):
+    case = investigating(cast)
+    with CaptureQueriesContext(connection) as statements:
+        response = api(cast.mia).post(f"{API}/cases/{case.pk}/transitions/note/", {"text": "电话联系当事人。"},
+                                      format="json")
+    assert response.status_code == 200, response.content
+    assert Case.objects.get(pk=case.pk).events.filter(kind="note").exists()
+    assert _grant_reads(statements) == 2

@@ -9,6 +9,8 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases.models import Case
@@ -218,3 +220,11 @@ def test_the_case_number_is_kept_on_one_line(cast: Cast, client: Any) -> None:
     css = (Path(settings.BASE_DIR) / "desk" / "static" / "desk" / "desk.css").read_text()
     assert re.search(r"\.case-number \{[^}]*white-space: nowrap", css)
     assert case.number in text_of(page(client, cast.olga, reverse("desk:case:detail", args=[case.pk])))
+
+
+def test_the_page_reads_the_persons_grants_on_the_case_once(cast: Cast, client: Any) -> None:
+    case = dispute(cast, "investigating")
+    with CaptureQueriesContext(connection) as statements:
+        html = offered(cast, client, case, "mia")
+    assert "start_mediation" in dict(shown(html))
+    assert sum(1 for q in statements.captured_queries if q["sql"].startswith("SELECT 'm', 0, m.role")) == 1
