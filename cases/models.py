@@ -360,6 +360,11 @@ class Case(models.Model):
             # made the planner read a county's open cases through it, row by row from the
             # table, rather than from the index above alone.
             models.Index(fields=["responsible_unit"], condition=~models.Q(stage="closed"), name="case_open_unit"),
+            # What visible_to() tests, alone: counting the open cases a person sees (every
+            # list's count) reads these four narrow columns instead of the covering index
+            # above, ten times as wide (a township's count at a million cases: 41 to 27 ms).
+            models.Index(fields=["responsible_unit", "village", "accused_unit", "id"],
+                         condition=~models.Q(stage="closed"), name="case_open_reach"),
             # Newest first, the order of the API's list and of the closed cases' queue: a
             # page is read off the index instead of sorting a million cases (3.5 s).
             models.Index(fields=["reported_at"], name="case_reported_at"),
