@@ -505,6 +505,7 @@ def units_reached(user: Any, roles: Iterable[str] | None = None) -> Any:
     None), in tree order."""
     if user.is_superuser:
         return OrgUnit.objects.order_by("path")
+    roles = None if roles is None else frozenset(roles)  # asked once per membership
     reach = Q(pk__in=[])
     for m in memberships_of(user):
         if roles is None or m.role in roles:

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Membership, Role
-from workflow.permissions import may_supervise, memberships_of, one_reading, visible_to
+from workflow.permissions import may_supervise, memberships_of, one_reading, units_reached, visible_to
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +52,9 @@ def test_a_page_reads_the_persons_memberships_once(cast: Any, client: Any) -> No
         response = client.get("/desk/queue/")
     assert response.status_code == 200
     assert len(_reads_of_memberships(statements, cast.olga)) == 1
+
+
+def test_the_roles_asked_for_may_come_as_any_iterable(cast: Any) -> None:
+    Membership.objects.create(user=cast.olga, unit=cast.taoyuan, role=Role.OFFICER)
+    asked = set(units_reached(cast.olga, (role for role in [Role.OFFICER])).values_list("pk", flat=True))
+    assert {cast.liulin.pk, cast.taoyuan.pk} <= asked
